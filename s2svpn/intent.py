@@ -1,0 +1,111 @@
+"""A site's desired state, in our own words: the wizard's answers, compiled to both ends.
+
+Pure dataclasses (no Django, no SDK). The Azure client, the pfSense client, both sandboxes, the
+manual export and the lab renderers all read these; nothing else describes what a site should be.
+Names follow Azure's vocabulary for the IPsec policy (``s2svpn.ipsec`` maps it to pfSense and
+strongSwan).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+BgpMode = Literal["azure_default", "apipa"]
+ConnectionMode = Literal["Default", "ResponderOnly", "InitiatorOnly"]
+
+
+@dataclass(frozen=True)
+class IpsecPolicy:
+    """One Azure custom IPsec/IKE policy (all eight fields are required by Azure)."""
+
+    ike_encryption: str = "AES256"
+    ike_integrity: str = "SHA256"
+    dh_group: str = "DHGroup14"
+    ipsec_encryption: str = "GCMAES256"
+    ipsec_integrity: str = "GCMAES256"
+    pfs_group: str = "PFS2048"
+    sa_lifetime_seconds: int = 27000
+    sa_data_size_kilobytes: int = 102400000
+
+
+@dataclass(frozen=True)
+class SiteIntent:
+    """Everything both ends need. Defaults are the canonical scenario of shared/design.md."""
+
+    slug: str = "home"
+    # Azure placement
+    location: str = "westeurope"
+    resource_group: str = "rg-home-s2s"
+    vnet_name: str = "vnet-hub"
+    vnet_prefixes: tuple[str, ...] = ("172.16.0.0/16",)
+    gateway_subnet_prefix: str = "172.16.19.224/27"
+    # VPN gateway
+    sku: str = "VpnGw1AZ"
+    generation: str = "Generation1"
+    azure_asn: int = 65515
+    active_active: bool = False
+    bgp_mode: BgpMode = "azure_default"
+    # APIPA mode only: Azure's custom BGP IP and pfSense's side of the same /30.
+    azure_apipa_ip: str = ""
+    onprem_apipa_ip: str = ""
+    # Local network gateway (the home end)
+    onprem_fqdn: str = "home-s2s.example.net"
+    onprem_public_ip: str = ""  # used instead of the FQDN when set
+    onprem_asn: int = 65010
+    onprem_bgp_ip: str = "10.0.0.1"  # pfSense LAN address; in APIPA mode the APIPA address
+    lng_prefixes: tuple[str, ...] = ()
+    # Connection
+    connection_mode: ConnectionMode = "ResponderOnly"
+    dpd_timeout_seconds: int = 45
+    policy: IpsecPolicy = field(default_factory=IpsecPolicy)
+    # pfSense
+    wan_interface: str = "wan"
+    lan_prefixes: tuple[str, ...] = ("10.0.0.0/24", "192.168.2.0/24")
+    firewall_scope: Literal["vnet", "any"] = "vnet"
+    vti_descr: str = "AZUREVTI"
+    # NAT router in front of pfSense: are UDP 500/4500 forwarded to pfSense?
+    behind_nat: bool = True
+    ports_forwarded: bool = False
+
+    # ---- names of the Azure resources s2svpn creates (stable, derived from the slug) ----
+    @property
+    def gateway_name(self) -> str:
+        return f"s2svpn-{self.slug}-vpngw"
+
+    @property
+    def public_ip_names(self) -> tuple[str, ...]:
+        names = [f"s2svpn-{self.slug}-pip1"]
+        if self.active_active:
+            names.append(f"s2svpn-{self.slug}-pip2")
+        return tuple(names)
+
+    @property
+    def lng_name(self) -> str:
+        return f"s2svpn-{self.slug}-lng"
+
+    @property
+    def connection_name(self) -> str:
+        return f"s2svpn-{self.slug}-conn"
+
+    @property
+    def descr(self) -> str:
+        """Description stamped on every pfSense object s2svpn owns (found again by it)."""
+        return f"s2svpn:{self.slug}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SiteIntent:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if isinstance(values.get("policy"), dict):
+            values["policy"] = IpsecPolicy(**values["policy"])
+        for key in ("vnet_prefixes", "lng_prefixes", "lan_prefixes"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+CANONICAL = SiteIntent()

@@ -1,0 +1,237 @@
+"""Settings, read from the environment (every variable is listed in .env.example).
+
+With nothing configured s2svpn runs self-contained: SQLite and an embedded Celery broker (kombu's
+filesystem transport) under ``./var/``, and a generated ``SECRET_KEY`` and field-encryption key in
+``./var/`` (mode 0600). ``DATABASE_URL`` switches to PostgreSQL, ``REDIS_URL`` to Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """``NAME`` or the contents of the file named by ``NAME_FILE`` (Docker secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return os.environ.get(name, default)
+
+
+VAR_DIR = Path(env("S2SVPN_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def generated_secret(filename: str, make) -> str:
+    """Read a secret from ./var/<filename>, creating it (mode 0600) on first start."""
+    path = VAR_DIR / filename
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+    return path.read_text().strip()
+
+
+DEBUG = env_bool("S2SVPN_DEBUG", False)
+SECRET_KEY = env_secret("SECRET_KEY") or generated_secret(
+    "secret_key", lambda: secrets.token_urlsafe(50)
+)
+# Comma-separated Fernet keys, newest first: new values are encrypted with the first, all are
+# tried for decryption (MultiFernet). Rotate: prepend a new key, run `manage.py rotate_keys`.
+FIELD_ENCRYPTION_KEYS = env_list("S2SVPN_FIELD_ENCRYPTION_KEYS") or [
+    generated_secret("field_encryption_key", lambda: Fernet.generate_key().decode())
+]
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "s2svpn",
+    "wizard",
+    "monitor",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "s2svpn.urls"
+WSGI_APPLICATION = "s2svpn.wsgi.application"
+ASGI_APPLICATION = "s2svpn.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 's2svpn.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Web, worker and beat share the file: wait for locks instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = env("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Security headers for a real deployment (S2SVPN_DEBUG off). Behind a TLS-terminating proxy set
+# S2SVPN_SECURE_PROXY=1 so Django trusts X-Forwarded-Proto.
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("S2SVPN_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = env_bool("S2SVPN_SECURE_COOKIES", True)
+    SECURE_HSTS_SECONDS = env_int("S2SVPN_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_SSL_REDIRECT = env_bool("S2SVPN_SSL_REDIRECT", False)
+if env_bool("S2SVPN_SECURE_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under ./var/broker.
+REDIS_URL = env("REDIS_URL")
+BROKER_DIR = VAR_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    for sub in ("in", "processed"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "in"),
+        "data_folder_out": str(BROKER_DIR / "in"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# How often the monitor polls every site, and how long it keeps history.
+S2SVPN_POLL_INTERVAL = env_int("S2SVPN_POLL_INTERVAL", 60)
+S2SVPN_RETENTION_DAYS = env_int("S2SVPN_RETENTION_DAYS", 30)
+# How often beat looks for runs whose worker died and resumes them.
+S2SVPN_RESUME_INTERVAL = env_float("S2SVPN_RESUME_INTERVAL", 10.0)
+# Nameservers for the DDNS check (comma-separated IPs, optional :port); empty = system resolver.
+S2SVPN_DNS_SERVERS = env_list("S2SVPN_DNS_SERVERS")
+S2SVPN_DNS_TIMEOUT = env_float("S2SVPN_DNS_TIMEOUT", 3.0)
+# Monthly cost estimate overrides: "VpnGw1AZ=0.19,VpnGw2AZ=0.49" (USD per gateway hour).
+S2SVPN_COST_OVERRIDES = env("S2SVPN_COST_OVERRIDES")
+# Sandboxes (`manage.py sandbox`, started by `make run`): where they listen and how fast they are.
+S2SVPN_SANDBOX_HOST = env("S2SVPN_SANDBOX_HOST", "127.0.0.1")
+S2SVPN_SANDBOX_ARM_PORT = env_int("S2SVPN_SANDBOX_ARM_PORT", 8443)
+S2SVPN_SANDBOX_PFSENSE_PORT = env_int("S2SVPN_SANDBOX_PFSENSE_PORT", 8444)
+S2SVPN_SANDBOX_PROFILE = env("S2SVPN_SANDBOX_PROFILE", "default")  # real | default | fast
+S2SVPN_SANDBOX_DIR = Path(env("S2SVPN_SANDBOX_DIR", str(VAR_DIR / "sandbox")))
+
+# Alerts: Django's email backend plus Apprise URLs per site.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "s2svpn@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"azure": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+}
