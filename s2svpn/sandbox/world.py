@@ -18,8 +18,10 @@ Contract (stable; both sandboxes and the lab depend on it):
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from s2svpn.intent import IpsecPolicy
 
@@ -69,6 +71,10 @@ class PfSenseEnd:
     update_source_ip: str = ""
     ebgp_requires_policy: bool = True  # the FRR default under `frr defaults traditional`
     networks: tuple[str, ...] = ()
+    # Additions (defaults keep every existing caller valid):
+    ike_lifetime: int = 28800  # phase 1 lifetime (s)
+    child_lifetime: int = 3600  # phase 2 lifetime (s)
+    ike_id: str = ""  # the IKE identity pfSense sends; "" = not modelled (taken as right)
 
 
 @dataclass
@@ -104,6 +110,9 @@ class World:
         self.dns: dict[str, str] = {"home-s2s.example.net": "203.0.113.2"}
         self.nat = NatRouter()
         self.resolved: dict[str, str] = {}  # Azure's cached resolution per connection
+        # reset_counter seen when each connection last resolved, and whether it was up last time
+        self.resolved_at_reset: dict[str, int] = {}
+        self.was_up: dict[str, bool] = {}
 
     def set_azure(self, key: str, end: AzureEnd | None) -> None:
         with self.lock:
@@ -124,5 +133,264 @@ class World:
             return evaluate(self)
 
 
-def evaluate(world: World) -> list[TunnelView]:  # pragma: no cover - replaced by the implementation
-    raise NotImplementedError
+# ---------------------------------------------------------------------------------------------
+# The physics. Each rule mirrors something the lab (s2svpn.lab) shows real strongSwan and FRR do;
+# tests/lab/test_verdicts.py checks that both agree.
+# ---------------------------------------------------------------------------------------------
+
+
+def crypto_of(end: PfSenseEnd) -> Any:
+    """The firewall's proposals as ``s2svpn.ipsec.PfSenseCrypto`` (what ``check_negotiation`` reads)."""
+    from s2svpn.ipsec import PfSenseCrypto
+
+    return PfSenseCrypto(
+        ike_proposals=tuple(end.ike_proposals),
+        esp_encryptions=tuple(end.esp_encryptions),
+        esp_hashes=tuple(end.esp_hashes),
+        pfs_group=end.pfs_group,
+        ike_lifetime=end.ike_lifetime,
+        child_lifetime=end.child_lifetime,
+    )
+
+
+def pair_firewall(world: World, azure: AzureEnd) -> tuple[str, PfSenseEnd] | tuple[None, None]:
+    """The firewall whose phase 1 remote gateway is one of the Azure gateway's public IPs."""
+    for key in sorted(world.pfsense):
+        end = world.pfsense[key]
+        if end.remote_gateway and end.remote_gateway in azure.gateway_public_ips:
+            return key, end
+    return None, None
+
+
+def home_address(world: World, end: PfSenseEnd) -> str:
+    """Where the internet sees the firewall: the NAT router's public IP, or its own WAN IP."""
+    if world.nat.behind_nat:
+        return world.nat.public_ip
+    return end.wan_public_ip or world.nat.public_ip
+
+
+def _same_30(a: str, b: str) -> bool:
+    try:
+        net_a = ipaddress.ip_interface(f"{a}/30").network
+        return a != b and ipaddress.ip_address(b) in net_a
+    except ValueError:
+        return False
+
+
+def _peer_address(world: World, azure: AzureEnd) -> tuple[str, str]:
+    """(address Azure talks to, reason if it cannot find one), with Azure's DNS cache.
+
+    Azure resolves an FQDN local network gateway to one IPv4, caches it and re-resolves only for a
+    disconnected tunnel or after a gateway reset (azure.md §6, "Local network gateway with FQDN").
+    """
+    if not azure.lng_fqdn:
+        return azure.lng_ip, ""
+    key = azure.connection_id
+    must_resolve = (
+        key not in world.resolved
+        or not world.was_up.get(key, False)
+        or world.resolved_at_reset.get(key) != azure.reset_counter
+    )
+    if must_resolve:
+        address = world.dns.get(azure.lng_fqdn, "")
+        if address:
+            world.resolved[key] = address
+        else:
+            world.resolved.pop(key, None)
+        world.resolved_at_reset[key] = azure.reset_counter
+    address = world.resolved.get(key, "")
+    if not address:
+        return "", (
+            f"Azure cannot resolve {azure.lng_fqdn}: the name has no A record. Check that the "
+            "dynamic DNS client on the home router or pfSense is updating it."
+        )
+    return address, ""
+
+
+def _initiation_reason(world: World, azure: AzureEnd, end: PfSenseEnd) -> str:
+    """Why nobody can start IKE, or "" when someone can.
+
+    pfSense initiates with start action ``start`` (``''`` also renders as start for a VTI). Azure
+    initiates unless the connection is ResponderOnly and answers unless it is InitiatorOnly. Behind
+    a NAT router without UDP 500/4500 forwarded, Azure's IKE_SA_INIT cannot reach pfSense.
+    """
+    pfsense_initiates = end.start_action in ("start", "")
+    azure_answers = azure.connection_mode != "InitiatorOnly"
+    azure_initiates = azure.connection_mode != "ResponderOnly"
+    reachable = not world.nat.behind_nat or world.nat.ports_forwarded
+    if pfsense_initiates and azure_answers:
+        return ""
+    if azure_initiates and reachable:
+        return ""
+    if azure.connection_mode == "ResponderOnly":
+        return (
+            "nobody starts the tunnel: the Azure connection is ResponderOnly and pfSense's phase 1 "
+            f"start action is '{end.start_action}'. Set the phase 1 start action to 'start' "
+            "(Initiate at start)."
+        )
+    if azure.connection_mode == "InitiatorOnly" and not reachable:
+        return (
+            "the home router drops Azure's IKE_SA_INIT: the connection is InitiatorOnly (Azure "
+            "does not answer pfSense) and UDP 500/4500 are not forwarded to pfSense. Set the "
+            "connection mode to ResponderOnly or Default and let pfSense initiate."
+        )
+    if not reachable:
+        return (
+            "the home router drops Azure's IKE_SA_INIT and pfSense does not initiate (start action "
+            f"'{end.start_action}'). Set the phase 1 start action to 'start'."
+        )
+    return (
+        "Azure's connection mode InitiatorOnly ignores pfSense's IKE_SA_INIT and pfSense "
+        f"does not answer (start action '{end.start_action}')."
+    )
+
+
+def _bgp(world: World, azure: AzureEnd, end: PfSenseEnd, view: TunnelView) -> None:
+    """BGP over the tunnel; only called when the child SA is up."""
+    reason = ""
+    if not azure.enable_bgp:
+        reason = "BGP is disabled on the Azure connection; enable it on the gateway and connection."
+    elif not (end.frr_enabled and end.frr_running):
+        reason = "FRR (bgpd) is not running on pfSense; enable the FRR package and BGP."
+    elif not end.local_asn or not end.neighbor:
+        reason = "pfSense has no BGP neighbor configured for Azure."
+    elif end.neighbor not in azure.azure_bgp_ips:
+        reason = (
+            f"pfSense's BGP neighbor {end.neighbor} is not Azure's BGP address "
+            f"({', '.join(azure.azure_bgp_ips)}); set the neighbor to Azure's BGP IP."
+        )
+    elif end.p2_remote not in azure.azure_bgp_ips and not any(
+        _same_30(end.p2_local, ip) for ip in azure.azure_bgp_ips
+    ):
+        reason = (
+            f"pfSense's VTI ({end.p2_local} -> {end.p2_remote}) does not reach Azure's BGP address "
+            f"{', '.join(azure.azure_bgp_ips)}; the phase 2 remote address must be Azure's BGP IP."
+        )
+    elif not end.ipsec_rule:
+        reason = (
+            "pfSense's IPsec tab has no pass rule, so the BGP session (TCP 179) from Azure is "
+            "blocked; add a pass rule on the IPsec (enc0) tab."
+        )
+    elif not end.vti_assigned:
+        reason = "the VTI interface is not assigned on pfSense, so FRR cannot source BGP from it."
+    elif end.update_source_ip != azure.lng_bgp_ip:
+        reason = (
+            f"pfSense sources BGP from {end.update_source_ip or 'the VTI address'} but Azure's "
+            f"local network gateway expects BGP from {azure.lng_bgp_ip}; set the neighbor's "
+            "update-source to the interface holding that address."
+        )
+    elif end.local_asn != azure.lng_asn:
+        reason = (
+            f"Azure rejects pfSense's BGP OPEN (bad peer AS): pfSense uses AS {end.local_asn} but "
+            f"the local network gateway says AS {azure.lng_asn}; make them equal."
+        )
+    elif end.neighbor_asn != azure.azure_asn:
+        reason = (
+            f"pfSense rejects Azure's BGP OPEN (bad peer AS): the neighbor is configured with "
+            f"remote-as {end.neighbor_asn} but Azure uses AS {azure.azure_asn}; make them equal."
+        )
+    if reason:
+        view.bgp_azure_state = "Connecting" if azure.enable_bgp else "Stopped"
+        running = end.frr_enabled and end.frr_running
+        view.bgp_pfsense_state = "Active" if running and end.neighbor else "Idle"
+        view.reason = reason
+        return
+    view.bgp_azure_state = "Connected"
+    view.bgp_pfsense_state = "Established"
+    if end.ebgp_requires_policy:
+        view.bgp_policy_blocked = True
+        view.reason = (
+            "BGP is established but FRR exchanges no prefixes (ebgp-requires-policy): enable "
+            "'Disable eBGP Require Policy' in FRR BGP Advanced or add permit route-maps."
+        )
+        return
+    view.azure_learned = tuple(end.networks)
+    view.pfsense_learned = tuple(azure.advertised_prefixes)
+
+
+def _evaluate_one(world: World, azure: AzureEnd) -> TunnelView:
+    key, end = pair_firewall(world, azure)
+    view = TunnelView(azure_key=azure.connection_id, pfsense_key=key)
+    if not azure.gateway_ready:
+        view.reason = "the VPN gateway is still being built (this takes 20-45 minutes)."
+        return view
+    if end is None:
+        view.reason = (
+            "no pfSense phase 1 points at the VPN gateway's public IP "
+            f"({', '.join(azure.gateway_public_ips) or 'none yet'}); create the phase 1 with that "
+            "remote gateway."
+        )
+        return view
+    if end.phase1_disabled:
+        view.reason = "pfSense's phase 1 for Azure is disabled; enable it."
+        return view
+
+    peer, reason = _peer_address(world, azure)
+    view.resolved_ip = peer if azure.lng_fqdn else ""
+    if reason:
+        view.reason = reason
+        return view
+    home = home_address(world, end)
+    if peer != home:
+        name = azure.lng_fqdn or "the local network gateway"
+        view.reason = (
+            f"Azure resolved {name} to {peer} but the home router is at {home}, so Azure talks to "
+            "the wrong peer. Update the DNS record (or the gateway IP); Azure re-resolves only "
+            "while the tunnel is down or after a gateway reset."
+            if azure.lng_fqdn
+            else f"the local network gateway's IP is {peer} but the home router is at {home}; "
+            "update the local network gateway's IP address."
+        )
+        return view
+
+    reason = _initiation_reason(world, azure, end)
+    if reason:
+        view.reason = reason
+        return view
+
+    if end.ike_id and end.ike_id != peer:
+        view.reason = (
+            f"authentication failed: pfSense identifies itself as {end.ike_id} but Azure expects "
+            f"the local network gateway's address {peer}; set phase 1 'My identifier' to the IP "
+            f"address {peer}."
+        )
+        return view
+    if end.psk != azure.psk:
+        view.reason = (
+            "authentication failed: pre-shared keys differ. Set the same key on the Azure "
+            "connection and on pfSense's phase 1."
+        )
+        return view
+
+    from s2svpn.ipsec import check_negotiation
+
+    neg = check_negotiation(azure.policy, crypto_of(end))
+    view.negotiated = {"ike": neg.ike, "esp": neg.esp}
+    if not neg.ike_ok:
+        view.reason = "; ".join(neg.reasons) or "IKE proposals do not match (NO_PROPOSAL_CHOSEN)."
+        return view
+    view.ike_up = True
+    if not neg.child_ok:
+        view.reason = "; ".join(neg.reasons) or "ESP proposals do not match (NO_PROPOSAL_CHOSEN)."
+        return view
+    view.child_up = True
+    rekey_note = "" if neg.rekey_ok else "; ".join(neg.reasons) or "the first child rekey fails."
+    _bgp(world, azure, end, view)
+    if rekey_note:
+        view.reason = f"{rekey_note} {view.reason}".strip()
+    return view
+
+
+def evaluate(world: World) -> list[TunnelView]:
+    """One ``TunnelView`` per Azure connection: what each end would observe right now.
+
+    Called with ``world.lock`` held (``World.view``). Mutates only Azure's DNS cache
+    (``world.resolved``) and the remembered up/down state that drives it.
+    """
+    views = []
+    for key in sorted(world.azure):
+        azure = world.azure[key]
+        view = _evaluate_one(world, azure)
+        world.was_up[azure.connection_id] = view.child_up
+        views.append(view)
+    return views
