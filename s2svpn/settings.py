@@ -133,6 +133,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share the file: wait for locks instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a real file (so a test can search it for plaintext secrets).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -151,6 +153,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -179,7 +182,9 @@ BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     for sub in ("in", "processed"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
@@ -234,4 +239,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"azure": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+}
+
+# Run engine: how long a worker may hold a step before another may take it over, retry limits.
+S2SVPN_STEP_LEASE = env_float("S2SVPN_STEP_LEASE", 120.0)
+S2SVPN_STEP_MAX_ATTEMPTS = env_int("S2SVPN_STEP_MAX_ATTEMPTS", 8)
+S2SVPN_STEP_BACKOFF = env_float("S2SVPN_STEP_BACKOFF", 2.0)
+CELERY_BEAT_SCHEDULE = {
+    "resume-runs": {"task": "wizard.tasks.resume_runs", "schedule": S2SVPN_RESUME_INTERVAL},
 }

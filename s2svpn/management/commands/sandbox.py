@@ -1,0 +1,79 @@
+"""Start the ARM and pfSense sandboxes on loopback, sharing one World (tunnel + BGP physics).
+
+Writes ``<sandbox dir>/connection.json`` (mode 0600) so the wizard's "Use the sandbox" button can
+fill a site with the sandboxes' URLs, CA and API key, and prints the same for humans.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from s2svpn.sandbox.runtime import start_sandboxes
+
+
+class Command(BaseCommand):
+    help = "Run the ARM (Azure) and pfSense sandboxes until Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=settings.S2SVPN_SANDBOX_HOST)
+        parser.add_argument("--arm-port", type=int, default=settings.S2SVPN_SANDBOX_ARM_PORT)
+        parser.add_argument(
+            "--pfsense-port", type=int, default=settings.S2SVPN_SANDBOX_PFSENSE_PORT
+        )
+        parser.add_argument(
+            "--profile",
+            default=settings.S2SVPN_SANDBOX_PROFILE,
+            choices=["real", "default", "fast"],
+            help="real: gateway 30 min; default: about 60 s; fast: near zero.",
+        )
+        parser.add_argument("--gateway-seconds", type=float, default=None)
+        parser.add_argument("--dir", default=str(settings.S2SVPN_SANDBOX_DIR))
+        parser.add_argument(
+            "--lab",
+            action="store_true",
+            help="Back tunnel and BGP state with real strongSwan + FRR.",
+        )
+
+    def handle(self, *args, **options):
+        state_dir = Path(options["dir"])
+        sandboxes = start_sandboxes(
+            state_dir,
+            host=options["host"],
+            arm_port=options["arm_port"],
+            pfsense_port=options["pfsense_port"],
+            profile=options["profile"],
+            gateway_seconds=options["gateway_seconds"],
+            lab=options["lab"],
+        )
+        info = sandboxes.connection_info()
+        path = state_dir / "connection.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(info, fh, indent=2)
+        self.stdout.write(
+            "Sandboxes running (profile %s):\n"
+            "  ARM (Azure)  %s  subscription %s\n"
+            "  pfSense      %s\n"
+            "  CA file      %s\n"
+            "Point a site at them with the wizard's 'Use the sandbox' button, or read %s.\n"
+            % (
+                options["profile"],
+                info["arm_base_url"],
+                info["subscription_id"],
+                info["pfsense_url"],
+                info["ca_file"],
+                path,
+            )
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        stop.wait()
+        sandboxes.stop()

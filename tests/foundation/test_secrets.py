@@ -1,0 +1,114 @@
+"""Secrets are encrypted at rest, write-only in the admin, masked in lists, never logged."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.db import connection
+
+from wizard.models import Site
+
+CLIENT_SECRET = "Client~Secret.Value-123456"
+API_KEY = "pfsense-api-key-0123456789abcdef"
+PSK = "PskValueThatMustNeverLeak0123456789AB"
+APPRISE = "ntfy://secret-topic-token"
+
+
+@pytest.fixture
+def site(db):
+    return Site.objects.create(
+        name="Home",
+        slug="home",
+        tenant_id="00000000-0000-0000-0000-000000000001",
+        client_id="00000000-0000-0000-0000-000000000002",
+        client_secret=CLIENT_SECRET,
+        subscription_id="00000000-0000-0000-0000-000000000003",
+        resource_group="rg-home-s2s",
+        location="westeurope",
+        vnet_name="vnet-hub",
+        pfsense_url="https://pfsense.home.arpa",
+        pfsense_api_key=API_KEY,
+        psk=PSK,
+        apprise_urls=APPRISE,
+        azure_ids={
+            "gateway": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworkGateways/gw"
+        },
+    )
+
+
+SECRETS = (CLIENT_SECRET, API_KEY, PSK, APPRISE)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_secret_is_stored_in_plaintext_in_the_database_file(site):
+    connection.close()  # flush to disk
+    with open(connection.settings_dict["NAME"], "rb") as fh:
+        raw = fh.read()
+    assert raw, "the test database must be a real file"
+    for secret in SECRETS:
+        assert secret.encode() not in raw
+    assert b"fernet:" in raw
+
+
+def test_secrets_read_back_decrypted_in_python(site):
+    fresh = Site.objects.get(pk=site.pk)
+    assert str(fresh.psk) == PSK
+    assert str(fresh.pfsense_api_key) == API_KEY
+    assert "Never" not in repr(fresh.psk)
+
+
+def test_the_admin_never_renders_a_secret(alice, site):
+    pages = [
+        alice.get("/admin/wizard/site/"),
+        alice.get(f"/admin/wizard/site/{site.pk}/change/"),
+        alice.get("/admin/wizard/site/?q=home"),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        html = page.content.decode()
+        for secret in SECRETS:
+            assert secret not in html
+    assert "Write-only" in pages[1].content.decode()
+    assert "virtualNetworkGateways/gw" in pages[1].content.decode()
+
+
+def test_an_empty_secret_field_in_the_admin_keeps_the_stored_value(alice, site):
+    page = alice.get(f"/admin/wizard/site/{site.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data.update(client_secret="", pfsense_api_key="", psk="", apprise_urls="", name="Home 2")
+    data["intent"] = "{}"
+    data["pfsense_ids"] = "{}"
+    response = alice.post(f"/admin/wizard/site/{site.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    fresh = Site.objects.get(pk=site.pk)
+    assert fresh.name == "Home 2"
+    assert str(fresh.psk) == PSK and str(fresh.client_secret) == CLIENT_SECRET
+
+
+def test_no_secret_reaches_the_logs(alice, site, caplog):
+    caplog.set_level(logging.DEBUG)
+    alice.get(f"/admin/wizard/site/{site.pk}/change/")
+    logging.getLogger("s2svpn").info("site %r psk %r", site, Site.objects.get(pk=site.pk).psk)
+    for secret in SECRETS:
+        assert secret not in caplog.text
+
+
+def test_keys_rotate_without_losing_secrets(site, settings):
+    from cryptography.fernet import Fernet
+
+    from s2svpn import crypto
+
+    settings.FIELD_ENCRYPTION_KEYS = [
+        Fernet.generate_key().decode(),
+        *settings.FIELD_ENCRYPTION_KEYS,
+    ]
+    crypto._fernet.cache_clear()
+    from django.core.management import call_command
+
+    call_command("rotate_keys")
+    settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]
+    crypto._fernet.cache_clear()
+    assert str(Site.objects.get(pk=site.pk).psk) == PSK
+    crypto._fernet.cache_clear()

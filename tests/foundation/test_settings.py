@@ -1,0 +1,66 @@
+"""Settings come from the environment; nothing configured means SQLite and an embedded broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+PRINT = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "print(json.dumps({'db': settings.DATABASES['default']['ENGINE'],"
+    " 'broker': settings.CELERY_BROKER_URL, 'cache': settings.CACHES['default']['BACKEND'],"
+    " 'keys': len(settings.FIELD_ENCRYPTION_KEYS), 'secret': settings.SECRET_KEY}))"
+)
+
+
+def settings_with(tmp_path, **env):
+    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    base.update({"S2SVPN_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "s2svpn.settings"})
+    base.update(env)
+    out = subprocess.run(
+        [sys.executable, "-c", PRINT],
+        cwd=REPO,
+        env=base,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def test_it_runs_on_sqlite_and_the_filesystem_broker_when_nothing_is_configured(tmp_path):
+    values = settings_with(tmp_path)
+    assert values["db"] == "django.db.backends.sqlite3"
+    assert values["broker"] == "filesystem://"
+    assert (tmp_path / "broker" / "in").is_dir()
+
+
+def test_it_generates_its_keys_into_var_with_mode_0600_once(tmp_path):
+    first = settings_with(tmp_path)
+    second = settings_with(tmp_path)
+    assert first["secret"] == second["secret"]
+    for name in ("secret_key", "field_encryption_key"):
+        mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+        assert mode == 0o600, name
+
+
+def test_database_url_and_redis_url_switch_to_postgresql_and_redis(tmp_path):
+    values = settings_with(
+        tmp_path,
+        DATABASE_URL="postgres://u:p@127.0.0.1:5432/s2svpn",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+    assert values["db"] == "django.db.backends.postgresql"
+    assert values["broker"] == "redis://127.0.0.1:6379/3"
+    assert values["cache"].endswith("RedisCache")
+
+
+def test_secrets_can_come_from_files_for_docker_secrets(tmp_path):
+    (tmp_path / "sk").write_text("from-a-file\n")
+    values = settings_with(tmp_path, SECRET_KEY_FILE=str(tmp_path / "sk"))
+    assert values["secret"] == "from-a-file"

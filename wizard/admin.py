@@ -1,0 +1,111 @@
+"""Admin for stored sites: secrets are write-only and masked; Azure resource ids read-only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from wizard.forms_fields import KeepSecretsMixin
+from wizard.models import Run, Site, Step
+
+SECRET_FIELDS = ("client_secret", "pfsense_api_key", "psk", "apprise_urls")
+
+
+class SiteAdminForm(KeepSecretsMixin, forms.ModelForm):
+    class Meta:
+        model = Site
+        exclude = ("azure_ids",)
+
+
+def _masked(value) -> str:
+    return "••••••••" if value else "—"
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    form = SiteAdminForm
+    list_display = ("name", "slug", "sandbox_badge", "status", "location", "psk_set", "updated")
+    list_filter = ("status", "sandbox", "azure_auth", "location")
+    search_fields = ("name", "slug", "resource_group", "vnet_name", "pfsense_url")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("azure_ids_table", "pfsense_ids", "created", "updated")
+    exclude = ("azure_ids",)
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "sandbox", "status", "maintenance")}),
+        (
+            "Azure",
+            {
+                "fields": (
+                    "azure_auth",
+                    "tenant_id",
+                    "client_id",
+                    "client_secret",
+                    "subscription_id",
+                    "resource_group",
+                    "location",
+                    "vnet_name",
+                    "arm_base_url",
+                    "arm_ca_bundle",
+                )
+            },
+        ),
+        (
+            "pfSense",
+            {
+                "fields": (
+                    "pfsense_url",
+                    "pfsense_api_key",
+                    "pfsense_ca_bundle",
+                    "pfsense_fingerprint",
+                )
+            },
+        ),
+        ("Tunnel", {"fields": ("psk", "intent")}),
+        ("Alerts", {"fields": ("alert_emails", "apprise_urls")}),
+        ("Created resources", {"fields": ("azure_ids_table", "pfsense_ids", "created", "updated")}),
+    )
+
+    @admin.display(description="Mode", ordering="sandbox")
+    def sandbox_badge(self, obj: Site) -> str:
+        return format_html('<span class="badge sandbox">sandbox</span>') if obj.sandbox else "live"
+
+    @admin.display(description="PSK")
+    def psk_set(self, obj: Site) -> str:
+        return _masked(obj.psk)
+
+    @admin.display(description="Azure resource ids")
+    def azure_ids_table(self, obj: Site) -> str:
+        if not obj.azure_ids:
+            return "—"
+        rows = format_html_join(
+            "", "<tr><th>{}</th><td><code>{}</code></td></tr>", sorted(obj.azure_ids.items())
+        )
+        return format_html("<table>{}</table>", rows)
+
+
+class StepInline(admin.TabularInline):
+    model = Step
+    extra = 0
+    can_delete = False
+    fields = ("key", "end", "state", "attempts", "started", "finished", "message", "error")
+    readonly_fields = fields
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ("pk", "site", "kind", "status", "created", "finished")
+    list_filter = ("kind", "status")
+    search_fields = ("site__name", "site__slug")
+    readonly_fields = (
+        "site",
+        "kind",
+        "status",
+        "active",
+        "created",
+        "started",
+        "finished",
+        "error",
+        "data",
+    )
+    inlines = [StepInline]

@@ -1,0 +1,361 @@
+"""The run engine: a small DAG of idempotent steps executed by short Celery tasks.
+
+Rules that make a run survive anything:
+
+* A step function only reads and writes through idempotent client calls (read, compare, act), so
+  running it twice is harmless. It returns ``Done`` or ``Wait`` (re-check later) or raises
+  ``ClientError`` (permanent: the run fails with the message; transient: retried with backoff).
+* A worker claims a step with a lease (an UPDATE guarded by state and lease), so two workers never
+  run the same step at once; if the worker dies, the lease expires and ``resume_runs`` (beat)
+  dispatches the step again.
+* Nothing long happens inside a task: the VPN gateway build is a ``Wait`` that re-checks with a
+  countdown, so no worker is held for 45 minutes.
+* Only ids travel in task messages; tasks are enqueued after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from s2svpn.clients.errors import ClientError
+from wizard.models import TERMINAL, Run, RunKind, RunStatus, Site, Step, StepState
+
+logger = logging.getLogger(__name__)
+
+LOG_LIMIT = 200  # log lines kept per step
+
+
+@dataclass
+class Done:
+    message: str = ""
+    resource_id: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Wait:
+    seconds: float
+    message: str = ""
+    eta_seconds: float | None = None  # remaining time to show the user (the gateway build)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    key: str
+    end: str  # azure | pfsense | both
+    title: str
+    fn: Callable[[StepContext], Done | Wait]
+    depends_on: tuple[str, ...] = ()
+
+
+class RunBusy(Exception):
+    """Another run is active for this site."""
+
+
+class StepContext:
+    """What a step function gets: the site, its step row, run-wide data, and a logger."""
+
+    def __init__(self, step: Step):
+        self.step = step
+        self.run = step.run
+        self.site: Site = step.run.site
+        self.intent = self.site.get_intent()
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Run-wide facts shared between steps (e.g. the Azure public IP)."""
+        return self.run.data
+
+    def share(self, **values: Any) -> None:
+        """Store run-wide facts atomically (other steps may be writing theirs concurrently)."""
+        with transaction.atomic():
+            run = Run.objects.select_for_update().get(pk=self.run.pk)
+            run.data.update(values)
+            run.save(update_fields=["data"])
+            self.run.data = run.data
+
+    def log(self, message: str) -> None:
+        append_log(self.step, message)
+
+    def client(self, name: str) -> Any:
+        if name not in self._clients:
+            from wizard import services
+
+            factory = {"azure": services.azure_client, "pfsense": services.pfsense_client}[name]
+            self._clients[name] = factory(self.site)
+        return self._clients[name]
+
+
+def append_log(step: Step, message: str) -> None:
+    line = {"t": timezone.now().isoformat(timespec="seconds"), "m": message[:500]}
+    step.log = [*step.log, line][-LOG_LIMIT:]
+    Step.objects.filter(pk=step.pk).update(log=step.log)
+
+
+# ---------------------------------------------------------------- registry of run kinds
+
+
+def plans() -> dict[str, Callable[[Site], list[StepSpec]]]:
+    from wizard import steps
+
+    return {
+        RunKind.PROVISION: steps.provision_plan,
+        RunKind.TEARDOWN: steps.teardown_plan,
+        RunKind.PUSH: steps.push_plan,
+    }
+
+
+def specs_for(run: Run) -> dict[str, StepSpec]:
+    return {spec.key: spec for spec in plans()[run.kind](run.site)}
+
+
+# ---------------------------------------------------------------- starting runs
+
+
+def start_run(site: Site, kind: str, data: dict[str, Any] | None = None) -> Run:
+    """Create a run with its steps and dispatch the first ones (after commit)."""
+    specs = plans()[kind](site)
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(site=site, kind=kind, data=data or {})
+            Step.objects.bulk_create(
+                Step(
+                    run=run,
+                    key=spec.key,
+                    end=spec.end,
+                    title=spec.title,
+                    order=index,
+                    depends_on=list(spec.depends_on),
+                )
+                for index, spec in enumerate(specs)
+            )
+    except IntegrityError as exc:
+        raise RunBusy(f"{site} already has a run in progress; wait for it or cancel it.") from exc
+    from wizard.tasks import advance_run
+
+    transaction.on_commit(lambda: advance_run.delay(run.pk))
+    return run
+
+
+def retry_run(run: Run) -> Run:
+    """Re-open a failed run: failed steps go back to pending; done steps stay done."""
+    try:
+        with transaction.atomic():
+            run = Run.objects.select_for_update().get(pk=run.pk)
+            run.status = RunStatus.RUNNING
+            run.active = True
+            run.finished = None
+            run.error = ""
+            run.save()
+            run.steps.filter(state=StepState.FAILED).update(
+                state=StepState.PENDING, error="", retryable=False, attempts=0
+            )
+    except IntegrityError as exc:
+        raise RunBusy(f"{run.site} already has another run in progress.") from exc
+    from wizard.tasks import advance_run
+
+    transaction.on_commit(lambda: advance_run.delay(run.pk))
+    return run
+
+
+def cancel_run(run: Run) -> None:
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        if run.is_terminal:
+            return
+        run.status = RunStatus.CANCELLED
+        run.active = False
+        run.finished = timezone.now()
+        run.save()
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def advance(run_id: int) -> list[int]:
+    """Dispatch every step whose dependencies are done; finish the run when nothing is left.
+
+    Returns the ids of the steps to execute now (the caller enqueues them after commit).
+    """
+    to_dispatch: list[int] = []
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("site").get(pk=run_id)
+        if run.is_terminal:
+            return []
+        now = timezone.now()
+        if run.status == RunStatus.PENDING:
+            run.status = RunStatus.RUNNING
+            run.started = now
+            run.save(update_fields=["status", "started"])
+        steps = list(run.steps.all())
+        state = {s.key: s.state for s in steps}
+        failed = [s for s in steps if s.state == StepState.FAILED]
+        busy = [s for s in steps if s.state in (StepState.QUEUED, StepState.RUNNING)]
+        if failed:
+            if not busy:
+                _finish(run, RunStatus.FAILED, failed[0].error)
+            return []
+        if all(s.state in (StepState.DONE, StepState.SKIPPED) for s in steps):
+            _finish(run, RunStatus.SUCCEEDED, "")
+            return []
+        for s in steps:
+            if s.state == StepState.PENDING and all(
+                state.get(dep) in (StepState.DONE, StepState.SKIPPED) for dep in s.depends_on
+            ):
+                s.state = StepState.QUEUED
+                s.queued_at = now
+                s.save(update_fields=["state", "queued_at"])
+                to_dispatch.append(s.pk)
+    return to_dispatch
+
+
+def _finish(run: Run, status: str, error: str) -> None:
+    run.status = status
+    run.active = False
+    run.finished = timezone.now()
+    run.error = error
+    run.save(update_fields=["status", "active", "finished", "error"])
+    from wizard import steps
+
+    steps.on_run_finished(run)
+
+
+def claim(step_id: int) -> Step | None:
+    """Take the lease on a step, or None if it is not ours to run (done, or held by a live worker)."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.S2SVPN_STEP_LEASE)
+    claimable = Q(state__in=[StepState.QUEUED, StepState.WAITING]) | Q(
+        state=StepState.RUNNING, lease_until__lt=now
+    )
+    with transaction.atomic():
+        updated = (
+            Step.objects.filter(claimable, pk=step_id)
+            .exclude(run__status__in=TERMINAL)
+            .update(state=StepState.RUNNING, lease_until=lease)
+        )
+    if not updated:
+        return None
+    step = Step.objects.select_related("run__site").get(pk=step_id)
+    if not step.started:
+        step.started = now
+    step.attempts += 1
+    step.save(update_fields=["started", "attempts"])
+    return step
+
+
+def execute(step_id: int) -> tuple[str, float | None]:
+    """Run one step. Returns ("advance", None) or ("recheck", seconds) for the caller to schedule."""
+    step = claim(step_id)
+    if step is None:
+        return ("none", None)
+    spec = specs_for(step.run).get(step.key)
+    ctx = StepContext(step)
+    try:
+        if spec is None:
+            raise RuntimeError(f"no step function for {step.key!r} in a {step.run.kind} run")
+        result = spec.fn(ctx)
+    except ClientError as exc:
+        return _client_error(step, exc)
+    except Exception as exc:  # a bug: keep the traceback, mark the run errored
+        logger.exception("step %s of run %s crashed", step.key, step.run_id)
+        append_log(step, "".join(traceback.format_exception(exc))[-2000:])
+        _fail(step, f"Internal error in step {step.title!r}: {type(exc).__name__}: {exc}", False)
+        Run.objects.filter(pk=step.run_id).update(status=RunStatus.ERRORED)
+        _finish_errored(step.run_id)
+        return ("none", None)
+    now = timezone.now()
+    if isinstance(result, Wait):
+        if result.message:
+            ctx.log(result.message)
+        Step.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
+            state=StepState.WAITING,
+            lease_until=None,
+            next_check_at=now + timedelta(seconds=result.seconds),
+            message=result.message[:300],
+            eta=(now + timedelta(seconds=result.eta_seconds)) if result.eta_seconds else None,
+            data={**step.data, **result.data},
+        )
+        return ("recheck", result.seconds)
+    if result.message:
+        ctx.log(result.message)
+    Step.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
+        state=StepState.DONE,
+        lease_until=None,
+        finished=now,
+        message=result.message[:300],
+        resource_id=result.resource_id or step.resource_id,
+        data={**step.data, **result.data},
+        error="",
+    )
+    return ("advance", None)
+
+
+def _client_error(step: Step, exc: ClientError) -> tuple[str, float | None]:
+    append_log(step, f"{'Permanent' if exc.permanent else 'Transient'} error: {exc.message}")
+    if exc.permanent or step.attempts >= settings.S2SVPN_STEP_MAX_ATTEMPTS:
+        reason = exc.message
+        if not exc.permanent:
+            reason = f"{exc.message} (gave up after {step.attempts} attempts; Retry resumes)"
+        _fail(step, reason, retryable=not exc.permanent)
+        return ("advance", None)
+    delay = min(settings.S2SVPN_STEP_BACKOFF * (2 ** (step.attempts - 1)), 60.0)
+    Step.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
+        state=StepState.WAITING,
+        lease_until=None,
+        next_check_at=timezone.now() + timedelta(seconds=delay),
+        message=f"Retrying in {delay:.0f} s: {exc.message}"[:300],
+    )
+    return ("recheck", delay)
+
+
+def _fail(step: Step, error: str, retryable: bool) -> None:
+    Step.objects.filter(pk=step.pk).update(
+        state=StepState.FAILED,
+        lease_until=None,
+        finished=timezone.now(),
+        error=error,
+        retryable=retryable,
+        message=error[:300],
+    )
+
+
+def _finish_errored(run_id: int) -> None:
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run_id)
+        failed = run.steps.filter(state=StepState.FAILED).first()
+        _finish(run, RunStatus.ERRORED, failed.error if failed else "internal error")
+
+
+def stale_steps() -> list[int]:
+    """Steps a dead worker left behind, or whose re-check message was lost: dispatch them again."""
+    now = timezone.now()
+    grace = timedelta(seconds=settings.S2SVPN_STEP_LEASE)
+    live = Step.objects.filter(run__active=True).exclude(run__status__in=TERMINAL)
+    stale = live.filter(
+        Q(state=StepState.RUNNING, lease_until__lt=now)
+        | Q(state=StepState.WAITING, next_check_at__lt=now - grace)
+        | Q(state=StepState.QUEUED, queued_at__lt=now - grace)
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    if ids:
+        Step.objects.filter(pk__in=ids, state=StepState.QUEUED).update(queued_at=now)
+        Step.objects.filter(pk__in=ids, state=StepState.WAITING).update(next_check_at=now)
+    return ids
+
+
+def active_run_ids() -> list[int]:
+    return list(
+        Run.objects.filter(active=True).exclude(status__in=TERMINAL).values_list("pk", flat=True)
+    )

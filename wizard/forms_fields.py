@@ -1,0 +1,43 @@
+"""Write-only form handling for secrets: never rendered back, empty input keeps the stored value."""
+
+from __future__ import annotations
+
+from django import forms
+
+
+class SecretInput(forms.PasswordInput):
+    """A password box that never renders its value (render_value=False), with a hint."""
+
+    def __init__(self, attrs=None):
+        attrs = {"autocomplete": "new-password", **(attrs or {})}
+        super().__init__(attrs=attrs, render_value=False)
+
+
+class SecretFormField(forms.CharField):
+    widget = SecretInput
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("max_length", None)
+        kwargs["required"] = False
+        hint = "Write-only: leave empty to keep the stored value."
+        kwargs["help_text"] = f"{kwargs.get('help_text') or ''} {hint}".strip()
+        super().__init__(*args, **kwargs)
+
+    def has_changed(self, initial, data):
+        return bool(data)
+
+
+class KeepSecretsMixin:
+    """For ModelForms: an empty secret field keeps the instance's current value."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        for name, field in self.fields.items():
+            if isinstance(field, SecretFormField) and not self.cleaned_data.get(name):
+                setattr(self.instance, name, self.initial_secret(name))
+
+    def initial_secret(self, name):
+        if self.instance.pk:
+            stored = type(self.instance)._base_manager.filter(pk=self.instance.pk)
+            return stored.values_list(name, flat=True).first() or ""
+        return ""
