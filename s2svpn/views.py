@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 
@@ -17,6 +16,3 @@ def healthz(request: HttpRequest) -> HttpResponse:
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ok else "error", **checks}, status=200 if ok else 503)
 
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {})

@@ -15,7 +15,7 @@ SECRET_FIELDS = ("client_secret", "pfsense_api_key", "psk", "apprise_urls")
 class SiteAdminForm(KeepSecretsMixin, forms.ModelForm):
     class Meta:
         model = Site
-        exclude = ("azure_ids",)
+        fields = "__all__"
 
 
 def _masked(value) -> str:
