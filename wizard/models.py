@@ -39,6 +39,8 @@ class Site(models.Model):
         default=False, help_text="Both ends are the local sandboxes, not real Azure or pfSense."
     )
     status = models.CharField(max_length=20, choices=SiteStatus.choices, default=SiteStatus.DRAFT)
+    # A half-finished wizard is a DRAFT site: its answers live in ``intent``, this is where it stopped.
+    wizard_step = models.CharField(max_length=20, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
