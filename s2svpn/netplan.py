@@ -322,7 +322,9 @@ def transit_for_apipa(
         for cidr in APIPA_RANGE.iter_cidrs():
             for net in cidr.subnet(30):
                 if not (IPSet([net]) & used):
-                    return Transit(str(net), str(IPAddress(net.first + 1)), str(IPAddress(net.first + 2)))
+                    return Transit(
+                        str(net), str(IPAddress(net.first + 1)), str(IPAddress(net.first + 2))
+                    )
         raise AddressError(
             "Every /30 of 169.254.21.0-169.254.22.255 is already used by another connection; "
             "free one or use the Azure default BGP IP mode.",
@@ -404,7 +406,9 @@ def validate_onprem_bgp_ip(
     return str(addr)
 
 
-def validate_advertised_prefixes(prefixes: Sequence[str], vnet_prefixes: Sequence[str]) -> list[str]:
+def validate_advertised_prefixes(
+    prefixes: Sequence[str], vnet_prefixes: Sequence[str]
+) -> list[str]:
     """Check the prefixes pfSense advertises to Azure; return them normalised.
 
     Each must be an IPv4 CIDR without host bits, listed once, and must not overlap the VNet
@@ -484,7 +488,10 @@ def validate_intent(intent: SiteIntent) -> list[tuple[str, str]]:
             for b in vnets[i + 1 :]:
                 if a.first <= b.last and b.first <= a.last:
                     problems.append(
-                        ("vnet_prefixes", f"VNet prefixes {a} and {b} overlap; list each range once.")
+                        (
+                            "vnet_prefixes",
+                            f"VNet prefixes {a} and {b} overlap; list each range once.",
+                        )
                     )
     vnet_ok = bool(vnets) and not any(f == "vnet_prefixes" for f, _ in problems)
 
@@ -569,12 +576,22 @@ def validate_intent(intent: SiteIntent) -> list[tuple[str, str]]:
                 )
             )
         else:
-            check("lan_prefixes", validate_advertised_prefixes, intent.lan_prefixes, intent.vnet_prefixes)
+            check(
+                "lan_prefixes",
+                validate_advertised_prefixes,
+                intent.lan_prefixes,
+                intent.vnet_prefixes,
+            )
         if intent.lng_prefixes:
             try:
                 nets = validate_advertised_prefixes(intent.lng_prefixes, intent.vnet_prefixes)
             except AddressError as exc:
-                problems.append(("lng_prefixes", exc.message.replace("Advertised prefix", "Local network gateway prefix")))
+                problems.append(
+                    (
+                        "lng_prefixes",
+                        exc.message.replace("Advertised prefix", "Local network gateway prefix"),
+                    )
+                )
             else:
                 if bgp_ip and f"{bgp_ip}/32" in nets:
                     problems.append(
@@ -594,7 +611,11 @@ def validate_intent(intent: SiteIntent) -> list[tuple[str, str]]:
                 "ResponderOnly or InitiatorOnly.",
             )
         )
-    elif intent.connection_mode == "InitiatorOnly" and intent.behind_nat and not intent.ports_forwarded:
+    elif (
+        intent.connection_mode == "InitiatorOnly"
+        and intent.behind_nat
+        and not intent.ports_forwarded
+    ):
         problems.append(
             (
                 "connection_mode",
@@ -608,6 +629,9 @@ def validate_intent(intent: SiteIntent) -> list[tuple[str, str]]:
         problems.append(("policy", message))
     if intent.firewall_scope not in ("vnet", "any"):
         problems.append(
-            ("firewall_scope", f"Firewall scope {intent.firewall_scope!r} is unknown; use vnet or any.")
+            (
+                "firewall_scope",
+                f"Firewall scope {intent.firewall_scope!r} is unknown; use vnet or any.",
+            )
         )
     return problems
