@@ -50,8 +50,11 @@ def env_secret(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
-VAR_DIR = Path(env("S2SVPN_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Under pytest (which sets PYTEST_VERSION) state goes to ./var/test, so a test run never shares
+# the database, broker folder or sandbox state of a `make run` instance.
+_default_var = BASE_DIR / "var" / ("test" if os.environ.get("PYTEST_VERSION") else "")
+VAR_DIR = Path(env("S2SVPN_VAR_DIR", str(_default_var)))
+VAR_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
 def generated_secret(filename: str, make) -> str:

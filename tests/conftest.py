@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,3 +22,130 @@ def alice(client, admin_user):
     """A logged-in admin's test client."""
     client.force_login(admin_user)
     return client
+
+
+# ------------------------------------------------------------------ a real Celery worker
+
+
+class CeleryProcesses:
+    """A real ``celery worker`` (and ``celery beat``) subprocess sharing the test database.
+
+    The broker is a real Redis (a database number of its own, flushed first). ``kill()`` sends
+    SIGKILL to the worker's process group — the crash the run engine must survive.
+    """
+
+    def __init__(self, env: dict[str, str], workdir: Path):
+        self.env = env
+        self.workdir = workdir
+        self.worker = None
+        self.beat = None
+
+    def _spawn(self, name: str, args: list[str]):
+        import subprocess
+        import sys
+
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "s2svpn", *args],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def start(self) -> None:
+        if self.worker is None or self.worker.poll() is not None:
+            self.worker = self._spawn(
+                "worker",
+                [
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    "2",
+                    "--without-heartbeat",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"test{os.getpid()}@%h",
+                ],
+            )
+        if self.beat is None or self.beat.poll() is not None:
+            self.beat = self._spawn(
+                "beat", ["beat", "--loglevel", "INFO", "-s", str(self.workdir / "beat-schedule")]
+            )
+
+    def kill(self) -> None:
+        """SIGKILL the worker and all its children (no chance to ack or clean up)."""
+        import signal
+
+        if self.worker and self.worker.poll() is None:
+            os.killpg(self.worker.pid, signal.SIGKILL)
+            self.worker.wait()
+
+    def stop(self) -> None:
+        import signal
+
+        for proc in (self.worker, self.beat):
+            if proc and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except Exception:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+    def log(self, name: str = "worker") -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _database_url(settings_dict: dict) -> str:
+    engine = settings_dict["ENGINE"]
+    if engine.endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, settings):
+    """A real worker + beat on the real Redis of this machine, sharing the test database."""
+    import redis
+    from django.db import connection
+
+    from s2svpn.celery import app
+
+    redis_url = os.environ.get("S2SVPN_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    redis.Redis.from_url(redis_url).flushdb()
+    old = (app.conf.broker_url, app.conf.broker_transport_options)
+    app.conf.broker_url = redis_url
+    app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    app.pool.force_close_all()
+    app._pool = None
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "REDIS_URL": redis_url,
+        "S2SVPN_VAR_DIR": str(settings.VAR_DIR),
+        "S2SVPN_STEP_LEASE": "3",
+        "S2SVPN_RESUME_INTERVAL": "1",
+        "S2SVPN_STEP_BACKOFF": "0.2",
+        "S2SVPN_POLL_INTERVAL": os.environ.get("S2SVPN_TEST_POLL_INTERVAL", "3600"),
+    }
+    env.pop("PYTEST_VERSION", None)
+    env.pop("PYTEST_CURRENT_TEST", None)
+    procs = CeleryProcesses(env, tmp_path)
+    procs.start()
+    try:
+        yield procs
+    finally:
+        procs.stop()
+        app.conf.broker_url, app.conf.broker_transport_options = old
+        app.pool.force_close_all()
+        app._pool = None
