@@ -23,7 +23,16 @@ from typing import Any
 
 IKE_ENCRYPTION = {"DES", "DES3", "AES128", "AES192", "AES256", "GCMAES256", "GCMAES128"}
 IKE_INTEGRITY = {"MD5", "SHA1", "SHA256", "SHA384", "GCMAES256", "GCMAES128"}
-DH_GROUPS = {"None", "DHGroup1", "DHGroup2", "DHGroup14", "DHGroup2048", "ECP256", "ECP384", "DHGroup24"}
+DH_GROUPS = {
+    "None",
+    "DHGroup1",
+    "DHGroup2",
+    "DHGroup14",
+    "DHGroup2048",
+    "ECP256",
+    "ECP384",
+    "DHGroup24",
+}
 IPSEC_ENCRYPTION = {
     "None",
     "DES",
@@ -50,7 +59,9 @@ RESERVED_TEXT = (
 )
 APIPA_LOW = ipaddress.IPv4Address("169.254.21.0")
 APIPA_HIGH = ipaddress.IPv4Address("169.254.22.255")
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 
 
 class ArmError(Exception):
@@ -78,7 +89,10 @@ def bad(code: str, message: str) -> ArmError:
 
 def parse_cidr(value: Any, where: str) -> ipaddress.IPv4Network:
     if not isinstance(value, str):
-        raise bad("InvalidAddressPrefixFormat", f"{where}: the address prefix must be a string like 10.0.0.0/24.")
+        raise bad(
+            "InvalidAddressPrefixFormat",
+            f"{where}: the address prefix must be a string like 10.0.0.0/24.",
+        )
     try:
         net = ipaddress.ip_network(value, strict=False)
     except ValueError:
@@ -97,7 +111,9 @@ def parse_cidr(value: Any, where: str) -> ipaddress.IPv4Network:
     return net
 
 
-def parse_ipv4(value: Any, where: str, code: str = "InvalidIPAddressFormat") -> ipaddress.IPv4Address:
+def parse_ipv4(
+    value: Any, where: str, code: str = "InvalidIPAddressFormat"
+) -> ipaddress.IPv4Address:
     try:
         addr = ipaddress.ip_address(value)
     except (ValueError, TypeError):
@@ -129,7 +145,10 @@ def check_asn(asn: Any, what: str, *, allow_65515: bool) -> int:
     if isinstance(asn, bool) or not isinstance(asn, int):
         raise bad("InvalidRequestFormat", f"{what}: bgpSettings.asn must be an integer.")
     if asn == 0:
-        raise bad("InvalidBgpAsn", f"The {what} cannot have an ASN of zero. Set a private ASN such as 65010.")
+        raise bad(
+            "InvalidBgpAsn",
+            f"The {what} cannot have an ASN of zero. Set a private ASN such as 65010.",
+        )
     if asn < 0 or asn > 4294967295:
         raise bad("InvalidBgpAsn", f"ASN {asn} of the {what} is out of range (1-4294967295).")
     reserved = asn in RESERVED_ASNS or any(lo <= asn <= hi for lo, hi in RESERVED_ASN_RANGES)
@@ -146,9 +165,14 @@ def check_asn(asn: Any, what: str, *, allow_65515: bool) -> int:
 def check_shared_key(value: Any, what: str) -> str:
     """PSK rule from the VPN FAQ: printable ASCII, no space, hyphen or tilde. Never echoes the key."""
     if not isinstance(value, str) or not value:
-        raise bad("InvalidSharedKey", f"The shared key of {what} is empty. Provide a pre-shared key.")
+        raise bad(
+            "InvalidSharedKey", f"The shared key of {what} is empty. Provide a pre-shared key."
+        )
     if len(value) > 128:
-        raise bad("InvalidSharedKey", f"The shared key of {what} is longer than 128 characters. Use a shorter key.")
+        raise bad(
+            "InvalidSharedKey",
+            f"The shared key of {what} is longer than 128 characters. Use a shorter key.",
+        )
     for ch in value:
         if not (0x21 <= ord(ch) <= 0x7E) or ch in "-~":
             raise bad(
@@ -167,7 +191,10 @@ def normalise_location(value: Any) -> str:
 
 def check_ipsec_policy(policy: Any, conn_name: str) -> dict[str, Any]:
     if not isinstance(policy, dict):
-        raise bad("InvalidRequestFormat", f"ipsecPolicies of connection {conn_name} must be a list of objects.")
+        raise bad(
+            "InvalidRequestFormat",
+            f"ipsecPolicies of connection {conn_name} must be a list of objects.",
+        )
     enums = (
         ("ikeEncryption", IKE_ENCRYPTION),
         ("ikeIntegrity", IKE_INTEGRITY),

@@ -32,7 +32,9 @@ def _write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
-def make_ca(directory: Path, hostnames: tuple[str, ...] = DEFAULT_HOSTNAMES) -> tuple[Path, Path, Path]:
+def make_ca(
+    directory: Path, hostnames: tuple[str, ...] = DEFAULT_HOSTNAMES
+) -> tuple[Path, Path, Path]:
     """Return ``(ca_pem_path, server_cert_pem_path, server_key_pem_path)`` under ``directory/tls``.
 
     Creates the CA and a server certificate for ``hostnames`` the first time; later calls (e.g.
@@ -45,6 +47,8 @@ def make_ca(directory: Path, hostnames: tuple[str, ...] = DEFAULT_HOSTNAMES) -> 
         ca = trustme.CA(organization_name="s2svpn sandbox CA")
         server = ca.issue_cert(*hostnames)
         _write_atomically(ca_path, ca.cert_pem.bytes(), 0o644)
-        _write_atomically(cert_path, b"".join(blob.bytes() for blob in server.cert_chain_pems), 0o644)
+        _write_atomically(
+            cert_path, b"".join(blob.bytes() for blob in server.cert_chain_pems), 0o644
+        )
         _write_atomically(key_path, server.private_key_pem.bytes())
     return ca_path, cert_path, key_path
