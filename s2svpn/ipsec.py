@@ -73,9 +73,15 @@ AZURE_DEFAULT_CHILD_LIFETIME = 27000
 
 
 class PolicyError(ValueError):
-    """An IPsec/IKE policy that Azure or pfSense cannot use."""
+    """An IPsec/IKE policy that Azure or pfSense cannot use; ``field`` is the SiteIntent field."""
 
-    field = "policy"
+    def __init__(self, message: str, field: str = "policy") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # Azure -> (pfSense name, pfSense keylen, strongSwan)
@@ -185,7 +191,8 @@ def validate_dpd_timeout(seconds: int) -> int:
         or not DPD_MIN <= seconds <= DPD_MAX
     ):
         raise PolicyError(
-            f"DPD timeout {seconds!r} s is outside Azure's {DPD_MIN}-{DPD_MAX} s; use 45 (Azure's default)."
+            f"DPD timeout {seconds!r} s is outside Azure's {DPD_MIN}-{DPD_MAX} s; use 45 (Azure's default).",
+            "dpd_timeout_seconds",
         )
     return seconds
 

@@ -93,10 +93,6 @@ def _ip(text: str, field: str, what: str) -> IPAddress:
         ) from None
     if ip.version != 4:
         raise AddressError(f"{what} {raw} is IPv6; use an IPv4 address.", field)
-    if raw != str(ip):  # netaddr accepts "10.1" and friends; be strict
-        raise AddressError(
-            f"{what} {raw!r} is not written as four numbers; write it like 10.0.0.1.", field
-        )
     return ip
 
 
