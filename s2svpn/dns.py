@@ -29,14 +29,16 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 class DnsError(ValueError):
     """A name Azure cannot use as the home endpoint. ``code`` is a stable machine word:
     invalid_name, nxdomain, no_a, aaaa_only, several_a, private_address, timeout, no_answer,
-    bad_nameserver."""
+    bad_nameserver. ``addresses`` holds what the name did resolve to (several_a, aaaa_only,
+    private_address), so a monitor can show it next to the message."""
 
     field = "onprem_fqdn"
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, addresses: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.addresses = addresses
 
     def __str__(self) -> str:
         return self.message
@@ -195,6 +197,7 @@ def resolve_endpoint(
                 "support IPv6 endpoints for a local network gateway. Let the DDNS client publish "
                 "the router's IPv4 address (an A record).",
                 "aaaa_only",
+                tuple(r.address for r in aaaa.rrset),
             )
         raise DnsError(
             f"{name} exists but has no A record, so Azure cannot find the home end. Let the DDNS "
@@ -207,6 +210,7 @@ def resolve_endpoint(
             "only one (the first returned) and may pick the wrong one. Publish exactly one IPv4 "
             "address for this name.",
             "several_a",
+            tuple(addresses),
         )
     address = addresses[0]
     ip = IPAddress(address)
@@ -217,6 +221,7 @@ def resolve_endpoint(
                 "The DDNS client is publishing the wrong address: make it publish the router's "
                 "public IPv4 address.",
                 "private_address",
+                (address,),
             )
     port = getattr(answer, "port", 53)
     server = str(getattr(answer, "nameserver", "") or "")

@@ -229,6 +229,11 @@ def validate_policy(policy: IpsecPolicy) -> list[str]:
                 f"{label} {value} is not available on pfSense (DES, 3DES and MD5 were removed "
                 f"as insecure); use {offered[0]}."
             )
+        elif attr == "dh_group" and value == "None":
+            problems.append(
+                "DH group None cannot work: IKEv2 always performs a Diffie-Hellman exchange and "
+                "pfSense has no 'none' for phase 1; use DHGroup14."
+            )
         elif attr == "ipsec_encryption" and value == "None":
             problems.append(
                 "IPsec encryption None would send traffic unencrypted and pfSense has no null "

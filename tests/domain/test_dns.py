@@ -76,6 +76,7 @@ def test_it_explains_an_unknown_name(server):
 def test_it_explains_an_ipv6_only_name(server):
     err = refusal(server, "v6only.example.net")
     assert err.code == "aaaa_only"
+    assert err.addresses == ("2001:db8::2",)
     assert str(err) == (
         "v6only.example.net has only IPv6 (AAAA) records (2001:db8::2); Azure does not support "
         "IPv6 endpoints for a local network gateway. Let the DDNS client publish the router's "
@@ -95,6 +96,7 @@ def test_it_explains_a_name_without_an_a_record(server):
 def test_it_explains_several_a_records(server):
     err = refusal(server, "two.example.net")
     assert err.code == "several_a"
+    assert sorted(err.addresses) == ["198.51.100.7", "203.0.113.2"]
     assert str(err) == (
         "two.example.net has 2 A records (198.51.100.7, 203.0.113.2); Azure uses only one (the "
         "first returned) and may pick the wrong one. Publish exactly one IPv4 address for this name."

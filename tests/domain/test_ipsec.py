@@ -99,8 +99,8 @@ def test_every_preset_negotiates_with_its_own_pfsense_mirror():
         ),
         (
             {"dh_group": "None"},
-            "DH group None is not in Azure's documented list; IKEv2 always needs a DH group (and "
-            "pfSense has no 'none' for phase 1); use DHGroup14.",
+            "DH group None cannot work: IKEv2 always performs a Diffie-Hellman exchange and "
+            "pfSense has no 'none' for phase 1; use DHGroup14.",
         ),
         (
             {"pfs_group": "PFS14"},

@@ -565,3 +565,39 @@ def test_chosen_apipa_transits_never_touch_taken_addresses(offsets):
     taken = [str(IPAddress(IPNetwork("169.254.21.0/32").first + o)) for o in offsets]
     transit = transit_for_apipa(taken=taken)
     assert not (IPSet([transit.network]) & IPSet(taken))
+
+
+addresses = st.one_of(
+    st.just(""),
+    st.text(max_size=12),
+    st.integers(min_value=0, max_value=2**32 - 1).map(lambda v: str(IPAddress(v))),
+    st.sampled_from(["10.0.0.1", "172.16.19.254", "169.254.21.1", "169.254.21.2", "203.0.113.2"]),
+)
+cidrs = st.one_of(
+    st.text(max_size=12),
+    st.tuples(
+        st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=0, max_value=32)
+    ).map(lambda t: str(IPNetwork(f"{IPAddress(t[0])}/{t[1]}").cidr)),
+    st.sampled_from(["172.16.0.0/16", "172.16.19.224/27", "10.0.0.0/24", "172.16.20.0/24"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    vnet_prefixes=st.lists(cidrs, max_size=3).map(tuple),
+    gateway_subnet_prefix=cidrs,
+    bgp_mode=st.sampled_from(["azure_default", "apipa"]),
+    azure_apipa_ip=addresses,
+    onprem_apipa_ip=addresses,
+    onprem_bgp_ip=addresses,
+    onprem_public_ip=addresses,
+    lan_prefixes=st.lists(cidrs, max_size=3).map(tuple),
+    azure_asn=st.integers(min_value=-1, max_value=2**32),
+    onprem_asn=st.integers(min_value=-1, max_value=2**32),
+)
+def test_validating_any_intent_never_crashes_and_names_real_fields(**changes):
+    found = validate_intent(dataclasses.replace(CANONICAL, **changes))
+    names = {f.name for f in dataclasses.fields(SiteIntent)}
+    for field, message in found:
+        assert field in names, (field, message)
+        assert message and message[-1] in ".)", message
