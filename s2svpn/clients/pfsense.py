@@ -441,6 +441,9 @@ class PfSenseClient:
             )
         return result
 
+    def frr_installed(self) -> bool:
+        return any(str(p.get("name")) == FRR_PACKAGE for p in self.packages())
+
     def install_frr(self) -> None:
         self.request("POST", "/api/v2/system/package", json_body={"name": FRR_PACKAGE})
 

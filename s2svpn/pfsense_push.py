@@ -1,0 +1,460 @@
+"""The safe push to pfSense, as idempotent steps the provisioning run calls one by one.
+
+Order (``shared/reference/pfsense.md`` §7): ``preflight`` -> ``plan`` (shown to the user before
+anything is written) -> ``checkpoint`` (newest config revision + a backup of the touched sections)
+-> ``write`` (no apply) -> ``apply`` (IPsec, interfaces, firewall, FRR: each at most once, in that
+order, only when something changed; an IPsec apply recreates every VTI, gotcha 19) -> ``verify``
+(re-checked with a countdown until ``ok`` or ``failed``) -> ``finish``. On failure ``rollback``
+undoes what this push created or changed, in reverse order, then restores the checkpoint.
+``teardown`` removes exactly what s2svpn created.
+
+Every step takes a :class:`~s2svpn.clients.pfsense.PfSenseClient` and a JSON-able ``state`` dict
+that the caller stores between steps (secrets are never put in it: the checkpoint's content stays
+on the firewall, the state keeps its id and SHA-256). Steps mutate ``state`` as they go, so a step
+that fails half-way still leaves a record ``rollback`` can use. No Django here; one push per
+firewall at a time is the caller's lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from s2svpn import pfsense_plan as plans
+from s2svpn.clients.errors import ClientError
+from s2svpn.intent import SiteIntent
+from s2svpn.pfsense_plan import PfSenseDesired
+from s2svpn.status import BgpState, TunnelState
+
+__all__ = [
+    "PlanItem",
+    "PushError",
+    "apply",
+    "build_desired",
+    "checkpoint",
+    "finish",
+    "plan",
+    "preflight",
+    "rollback",
+    "teardown",
+    "verify",
+    "write",
+]
+
+SUBSYSTEMS = ("ipsec", "interfaces", "firewall", "frr")
+_KIND_SUBSYSTEM = {
+    "phase1": "ipsec",
+    "phase2": "ipsec",
+    "interface": "interfaces",
+    "rule": "firewall",
+    "frr": "frr",
+}
+
+
+class PushError(ClientError):
+    """A push step cannot continue; ``message`` says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    kind: str  # phase1 | phase2 | interface | rule | frr
+    key: str  # the stable key the object is found by
+    action: str  # create | update | unchanged
+    diff: dict  # {field: [now, wanted]} (secrets masked)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---- preflight & plan ------------------------------------------------------------------------------
+def preflight(client: Any, intent: SiteIntent, *, azure_public_ip: str, state: dict) -> dict:
+    """Read-only checks; raises :class:`PushError` listing every blocking problem."""
+    result = client.preflight(intent, azure_public_ip=azure_public_ip)
+    state["descr"] = intent.descr
+    state["preflight"] = result.to_dict()
+    if not result.ok:
+        raise PushError(" ".join(result.problems), permanent=True, code="PREFLIGHT")
+    return state
+
+
+def build_desired(
+    intent: SiteIntent, state: dict, *, azure_public_ip: str, azure_bgp_ip: str, psk: str
+) -> PfSenseDesired:
+    """``desired_pfsense`` with the BGP source interface preflight found (LAN by default)."""
+    source = (state.get("preflight") or {}).get("bgp_source_interface") or "lan"
+    return plans.desired_pfsense(
+        intent,
+        azure_public_ip=azure_public_ip,
+        azure_bgp_ip=azure_bgp_ip,
+        psk=psk,
+        bgp_source_interface=source,
+    )
+
+
+def _frr_current(client: Any) -> dict:
+    try:
+        return client.read_frr_sections()
+    except ClientError:
+        return {"frr": None, "frrbgp": None, "frrbgpadvanced": None, "frrbgpneighbors": []}
+
+
+def plan(client: Any, desired: PfSenseDesired) -> list[PlanItem]:
+    """Create / update / unchanged per object, from a fresh read of the firewall."""
+    items: list[PlanItem] = []
+    descr = desired.phase1["descr"]
+    p1 = client.find_phase1(descr=descr)
+    if p1 is None:
+        items.append(PlanItem("phase1", descr, "create", _masked(desired.phase1)))
+    else:
+        diff = client.diff_phase1(desired.phase1, p1)
+        items.append(PlanItem("phase1", descr, "update" if diff else "unchanged", diff))
+
+    p2 = client.find_phase2(desired.phase2["descr"], p1.get("ikeid")) if p1 else None
+    if p2 is None:
+        items.append(PlanItem("phase2", desired.phase2["descr"], "create", dict(desired.phase2)))
+    else:
+        diff = plans.diff_fields({**desired.phase2, "ikeid": p1["ikeid"]}, p2)
+        items.append(
+            PlanItem("phase2", desired.phase2["descr"], "update" if diff else "unchanged", diff)
+        )
+
+    port = f"ipsec{p2['reqid']}" if p2 else "ipsec<reqid>"
+    iface = client.find_interface(port) if p2 else None
+    if iface is None:
+        items.append(PlanItem("interface", port, "create", dict(desired.interface)))
+    else:
+        diff = plans.diff_fields({**desired.interface, "if": port}, iface)
+        items.append(PlanItem("interface", port, "update" if diff else "unchanged", diff))
+
+    for rule in desired.rules:
+        found = client.find_rule(rule["descr"])
+        if found is None:
+            items.append(PlanItem("rule", rule["descr"], "create", dict(rule)))
+        else:
+            diff = plans.diff_fields(client._for_api(rule), found)
+            items.append(PlanItem("rule", rule["descr"], "update" if diff else "unchanged", diff))
+
+    current = _frr_current(client)
+    _, diff = plans.merge_frr(current, desired.frr, password="(generated)")
+    neighbor = desired.frr["frrbgpneighbors"][0]["peer"]
+    ours = any(n.get("peer") == neighbor for n in current["frrbgpneighbors"])
+    action = "unchanged" if not diff else ("update" if ours else "create")
+    items.append(PlanItem("frr", f"neighbor {neighbor}", action, diff))
+    return items
+
+
+def _masked(body: dict) -> dict:
+    return {k: ("********" if k == "pre_shared_key" else v) for k, v in body.items()}
+
+
+# ---- checkpoint ------------------------------------------------------------------------------------
+def checkpoint(client: Any, state: dict) -> dict:
+    """Record the newest revision and back up the sections the push touches (idempotent)."""
+    if not state.get("checkpoint"):
+        state["checkpoint"] = client.checkpoint()
+    return state
+
+
+# ---- write -----------------------------------------------------------------------------------------
+def _record(state: dict, kind: str, key: str, action: str, before: dict | None = None) -> None:
+    if action == "unchanged":
+        return
+    done = state.setdefault("done", [])
+    if any(d["kind"] == kind and d["key"] == key for d in done):
+        return
+    done.append({"kind": kind, "key": key, "action": action, "before": before or {}})
+    changed = state.setdefault("changed", [])
+    if _KIND_SUBSYSTEM[kind] not in changed:
+        changed.append(_KIND_SUBSYSTEM[kind])
+
+
+def write(client: Any, desired: PfSenseDesired, state: dict, *, update_psk: bool = False) -> dict:
+    """Write every object without applying. Re-running after a failure continues where it was."""
+    if not state.get("checkpoint"):
+        raise PushError(
+            "The push has no checkpoint yet; run the checkpoint step before writing.",
+            permanent=True,
+            code="NO_CHECKPOINT",
+        )
+    descr = desired.phase1["descr"]
+    before = client.find_phase1(descr=descr)
+    p1, action = client.ensure_phase1(desired.phase1, update_psk=update_psk)
+    _record(state, "phase1", descr, action, _before(before, desired.phase1))
+    ikeid = int(p1["ikeid"])
+    state["ikeid"] = ikeid
+
+    before = client.find_phase2(desired.phase2["descr"], ikeid)
+    p2, action = client.ensure_phase2(desired.phase2, ikeid)
+    _record(state, "phase2", desired.phase2["descr"], action, _before(before, desired.phase2))
+    port = f"ipsec{int(p2['reqid'])}"
+    state["reqid"], state["port"] = int(p2["reqid"]), port
+
+    before = client.find_interface(port)
+    _, action = client.ensure_interface(desired.interface, port)
+    _record(state, "interface", port, action, _before(before, desired.interface))
+
+    for rule in desired.rules:
+        before = client.find_rule(rule["descr"])
+        _, action = client.ensure_rule(rule)
+        _record(state, "rule", rule["descr"], action, _before(before, rule))
+
+    _write_frr(client, desired, state)
+    return state
+
+
+def _before(found: dict | None, body: dict) -> dict:
+    if found is None:
+        return {}
+    return {k: found.get(k) for k in body if k != "pre_shared_key" and k in found}
+
+
+def _write_frr(client: Any, desired: PfSenseDesired, state: dict) -> None:
+    if not client.frr_installed():
+        client.install_frr()
+        state["installed_frr"] = True
+    current = _frr_current(client)
+    merged, diff = plans.merge_frr(current, desired.frr, password=secrets.token_urlsafe(18))
+    if not diff:
+        return
+    state["frr_owned"] = _frr_ownership(current, merged, state.get("frr_owned"))
+    client.write_frr(merged)
+    _record(state, "frr", desired.frr["frrbgpneighbors"][0]["peer"], "update")
+
+
+def _frr_ownership(current: dict, merged: dict, previous: dict | None) -> dict:
+    """What s2svpn adds/changes in the FRR sections, so teardown can give back exactly that."""
+    if previous:
+        return previous
+    owned: dict[str, Any] = {"added": {}, "changed": {}, "rows": [], "neighbors": [], "created": []}
+    for section in ("frr", "frrbgp", "frrbgpadvanced"):
+        before, after = current.get(section), merged.get(section) or {}
+        if before is None:
+            owned["created"].append(section)
+            continue
+        owned["added"][section] = [k for k in after if k not in before]
+        owned["changed"][section] = {
+            k: before[k]
+            for k in after
+            if k in before and k not in ("row", "password") and before[k] != after[k]
+        }
+    before_rows = {
+        r.get("distributeroutevalue") for r in (current.get("frrbgp") or {}).get("row") or []
+    }
+    owned["rows"] = [
+        r["distributeroutevalue"]
+        for r in (merged.get("frrbgp") or {}).get("row") or []
+        if r.get("distributeroutevalue") not in before_rows
+    ]
+    before_peers = {n.get("peer") for n in current.get("frrbgpneighbors") or []}
+    owned["neighbors"] = [
+        n["peer"] for n in merged.get("frrbgpneighbors") or [] if n.get("peer") not in before_peers
+    ]
+    return owned
+
+
+# ---- apply -----------------------------------------------------------------------------------------
+def apply(client: Any, state: dict) -> dict:
+    """Apply each changed subsystem once, in order: IPsec, interfaces, firewall, FRR."""
+    applied = state.setdefault("applied", [])
+    changed = set(state.get("changed") or [])
+    if "interfaces" in changed:
+        changed.add("ipsec")  # a new VTI exists only after an IPsec apply
+    for subsystem in SUBSYSTEMS:
+        if subsystem not in changed or subsystem in applied:
+            continue
+        if subsystem == "ipsec":
+            client.apply_ipsec()
+        elif subsystem == "interfaces":
+            client.apply_interfaces()
+        elif subsystem == "firewall":
+            client.apply_firewall()
+        else:
+            client.frr_generate_config()
+        applied.append(subsystem)
+    return state
+
+
+# ---- verify ----------------------------------------------------------------------------------------
+def verify(
+    client: Any, intent: SiteIntent, state: dict, *, attempt: int = 0, max_attempts: int = 12
+) -> dict:
+    """``{"result": "ok"|"pending"|"failed", "checks": {...}, "reason": "..."}``.
+
+    ``pending`` means "ask again later" (the caller re-checks with a countdown; ~60 s for the SA,
+    a BGP hold time ~180 s for prefixes). After ``max_attempts`` pending becomes failed.
+    """
+    status = client.read_status(intent)
+    checks = {
+        "ike_established": any(sa.state == "ESTABLISHED" for sa in status.sas),
+        "child_installed": status.tunnel == TunnelState.UP,
+        "interface_up": False,
+        "bgp_established": False,
+        "prefixes_received": False,
+        "prefixes_sent": False,
+    }
+    port = state.get("port")
+    with contextlib.suppress(ClientError):
+        checks["interface_up"] = any(
+            i.get("hwif") == port and i.get("status") == "up" for i in client.interface_status()
+        )
+    peer = status.bgp_peers[0] if status.bgp_peers else None
+    if peer is not None:
+        checks["bgp_established"] = peer.state == BgpState.ESTABLISHED
+        checks["prefixes_received"] = peer.prefixes_received > 0 or bool(status.learned_routes)
+        checks["prefixes_sent"] = bool(peer.prefixes_sent) or bool(status.advertised_routes)
+    result, reason = "ok", ""
+    if status.error:
+        result, reason = "pending", status.error
+    elif peer is not None and peer.state == BgpState.POLICY:
+        result = "failed"
+        reason = (
+            "BGP is up but FRR exchanges no prefixes (eBGP requires policy). The push sets "
+            "'disableebgprequirepolicy'; check Services > FRR > BGP > Advanced."
+        )
+    elif not all(checks.values()):
+        missing = [name.replace("_", " ") for name, ok in checks.items() if not ok]
+        result, reason = "pending", "waiting for: " + ", ".join(missing)
+        if peer is not None and peer.state == BgpState.NOT_RUNNING:
+            reason = "FRR is not running on the firewall; " + reason
+    if result == "pending" and attempt + 1 >= max_attempts:
+        result = "failed"
+    return {"result": result, "checks": checks, "reason": reason}
+
+
+# ---- finish / rollback -----------------------------------------------------------------------------
+def finish(client: Any, state: dict) -> dict:
+    """Delete the checkpoint backup from the firewall (it holds PSKs) once the push is good."""
+    if state.get("checkpoint") and not state.get("finished"):
+        client.discard_checkpoint(state["checkpoint"])
+        state["finished"] = True
+    return state
+
+
+def rollback(client: Any, state: dict) -> dict:
+    """Undo this push in reverse order, then restore the checkpoint (exact sections + apply)."""
+    errors: list[str] = []
+    for item in reversed(state.get("done") or []):
+        try:
+            _undo(client, item, state)
+        except ClientError as error:
+            errors.append(error.message)
+    if state.get("checkpoint"):
+        client.restore_checkpoint(state["checkpoint"])
+        try:
+            client.apply_interfaces()
+        except ClientError as error:
+            errors.append(error.message)
+        finish(client, state)
+    elif state.get("done"):
+        client.apply_firewall()
+        client.apply_interfaces()
+        client.apply_ipsec()
+    state["rolled_back"] = True
+    state["rollback_errors"] = errors
+    return state
+
+
+def _undo(client: Any, item: dict, state: dict) -> None:
+    kind, key, action, before = item["kind"], item["key"], item["action"], item.get("before") or {}
+    if kind == "frr":
+        return  # the FRR sections come back with the checkpoint restore
+    if action == "create":
+        if kind == "rule":
+            client.delete_rule(key)
+        elif kind == "interface":
+            client.delete_interface(key)
+        elif kind == "phase2":
+            client.delete_phase2(key, state.get("ikeid"))
+        elif kind == "phase1":
+            client.delete_phase1(key)
+    elif action == "update" and before:
+        if kind == "rule":
+            client.patch_rule(key, before)
+        elif kind == "interface":
+            client.patch_interface(key, before)
+        elif kind == "phase2":
+            client.patch_phase2(key, state.get("ikeid"), before)
+        elif kind == "phase1":
+            client.patch_phase1(key, before)
+
+
+# ---- teardown --------------------------------------------------------------------------------------
+def teardown(client: Any, intent: SiteIntent, state: dict | None = None) -> list[str]:
+    """Remove what s2svpn created for this site (reference §4.8 order); returns what went.
+
+    With the push's ``state`` the FRR settings s2svpn added (networks, switches it turned on, the
+    sections it created) are given back too; without it only objects carrying the site's
+    description and its BGP neighbor are removed.
+    """
+    state = state or {}
+    removed: list[str] = []
+    descr = intent.descr
+    for rule in list(client.rules()):
+        if rule.get("descr") == descr or str(rule.get("descr", "")).startswith(f"{descr} ("):
+            if client.delete_rule(rule["descr"]):
+                removed.append(f"rule {rule['descr']}")
+    if removed:
+        client.apply_firewall()
+
+    try:
+        current = client.read_frr_sections()
+    except ClientError:
+        current = None
+    if current is not None:
+        updated = _frr_without_ours(current, intent, state.get("frr_owned"))
+        if updated != current:
+            client.write_frr(updated)
+            client.frr_generate_config()
+            removed.append("frr settings")
+
+    p1 = client.find_phase1(descr=descr)
+    ikeid = (p1 or {}).get("ikeid", state.get("ikeid"))
+    p2 = client.find_phase2(descr, ikeid) if ikeid is not None else None
+    port = f"ipsec{p2['reqid']}" if p2 else state.get("port")
+    if port and client.delete_interface(port):
+        removed.append(f"interface {port}")
+        client.apply_interfaces()
+    if client.delete_phase2(descr, ikeid):
+        removed.append("phase 2")
+    if client.delete_phase1(descr):
+        removed.append("phase 1")
+    if "phase 1" in removed or "phase 2" in removed:
+        client.apply_ipsec()
+    return removed
+
+
+def _frr_without_ours(current: dict, intent: SiteIntent, owned: dict | None) -> dict:
+    import copy
+
+    out = copy.deepcopy(current)
+    label = plans.frr_description(intent.descr)
+    peers = set((owned or {}).get("neighbors") or [])
+    out["frrbgpneighbors"] = [
+        n
+        for n in out.get("frrbgpneighbors") or []
+        if n.get("descr") != label and n.get("peer") not in peers
+    ]
+    if not owned:
+        return out
+    for section in ("frr", "frrbgp", "frrbgpadvanced"):
+        if section in owned.get("created", []):
+            out[section] = None
+            continue
+        if out.get(section) is None:
+            continue
+        for key in owned.get("added", {}).get(section, []):
+            out[section].pop(key, None)
+        for key, value in owned.get("changed", {}).get(section, {}).items():
+            out[section][key] = value
+    if out.get("frrbgp") is not None:
+        rows = set(owned.get("rows") or [])
+        kept = [
+            r for r in out["frrbgp"].get("row") or [] if r.get("distributeroutevalue") not in rows
+        ]
+        if kept or "row" not in owned.get("added", {}).get("frrbgp", []):
+            out["frrbgp"]["row"] = kept
+        else:
+            out["frrbgp"].pop("row", None)
+    return out
