@@ -44,7 +44,9 @@ class Sku:
         return dict(self.throughput_mbps).get(generation)
 
 
-def _vpngw(n: int, gens: tuple[str, ...], tunnels: int, tp: tuple[tuple[str, int], ...]) -> list[Sku]:
+def _vpngw(
+    n: int, gens: tuple[str, ...], tunnels: int, tp: tuple[tuple[str, int], ...]
+) -> list[Sku]:
     return [
         Sku(f"VpnGw{n}AZ", gens, tunnels, tp, az=True, recommended=n == 1),
         Sku(f"VpnGw{n}", gens, tunnels, tp, legacy=True),
