@@ -442,6 +442,12 @@ def translate(err: Exception, what: str, secrets_: tuple[str, ...] = ()) -> Clie
         if hint:
             msg = f"{msg} {hint}"
         return ClientError(_scrub(msg, secrets_), permanent=permanent, code=code, status=status)
+    if isinstance(err, ServiceRequestError) and "not permitted for non-TLS" in str(err):
+        return ClientError(
+            f"Refusing to send Azure credentials over plain HTTP while {what}: use an https:// base URL.",
+            permanent=True,
+            code="InsecureTransport",
+        )
     if isinstance(err, ServiceRequestError | ServiceResponseError | TimeoutError | ConnectionError):
         return ClientError(
             _scrub(f"Could not reach Azure while {what}: {err}. s2svpn will retry.", secrets_),
