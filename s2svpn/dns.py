@@ -137,7 +137,14 @@ def _resolver(
         resolver.nameservers = [_nameserver(n) for n in nameservers]
         asked = ", ".join(nameservers)
     else:
-        resolver = dns.resolver.Resolver()
+        try:
+            resolver = dns.resolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            raise DnsError(
+                "This machine has no DNS resolver configured (no nameservers in /etc/resolv.conf); "
+                "set S2SVPN_DNS_SERVERS to the nameservers to ask, e.g. 192.0.2.53.",
+                "bad_nameserver",
+            ) from None
         asked = "the system resolver"
     resolver.timeout = timeout
     resolver.lifetime = timeout

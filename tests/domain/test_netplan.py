@@ -186,6 +186,11 @@ def test_the_proposal_sits_below_the_hint():
     assert propose_gateway_subnet(VNET, near="172.16.100.0/24") == "172.16.99.224/27"
 
 
+def test_a_hint_whose_neighbour_is_taken_falls_back_to_the_highest_free_block():
+    subnets = [("app", "172.16.100.0/24"), ("db", "172.16.99.0/24")]
+    assert propose_gateway_subnet(VNET, subnets, near="172.16.100.0/24") == "172.16.255.224/27"
+
+
 def test_the_proposal_adopts_an_existing_gateway_subnet():
     assert propose_gateway_subnet(VNET, [("GatewaySubnet", "172.16.0.0/27")]) == "172.16.0.0/27"
 
