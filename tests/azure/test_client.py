@@ -286,7 +286,10 @@ def test_dropped_connections_are_transient(sandbox, site):
 
 def test_bearer_tokens_are_never_sent_over_plain_http(sandbox):
     insecure = AzureVpnClient(
-        _StaticToken(), sandbox.subscription_id, base_url=sandbox.base_url.replace("https", "http")
+        _StaticToken(),
+        sandbox.subscription_id,
+        base_url=sandbox.base_url.replace("https", "http"),
+        retry_total=0,
     )
     sandbox.reset_calls()
     with pytest.raises(ClientError) as err:
