@@ -703,7 +703,7 @@ class ArmSandbox:
             return 200, {}, body
         if not done:
             _, location = self._op_urls(op)
-            return 202, {"Location": location, "Retry-After": "0"}, None
+            return 202, {"Location": location}, None
         if op["kind"] == "delete":
             return 204, {}, None
         if op["kind"] == "post":

@@ -11,7 +11,7 @@ from s2svpn.clients.azure import AzureVpnClient, _StaticToken
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import IpsecPolicy
 from s2svpn.sandbox.arm import ArmSandbox
-from s2svpn.sandbox.world import World
+from s2svpn.sandbox.world import TunnelView, World
 from s2svpn.status import BgpState, TunnelState
 
 from .conftest import PSK, client_for, provision, seed_site
@@ -454,3 +454,56 @@ def test_the_sandbox_state_survives_a_restart(tmp_path):
         assert second.ca_file.read_bytes() == first.ca_file.read_bytes()
     finally:
         second.stop()
+
+
+def test_a_slow_answer_beyond_the_timeout_is_transient(sandbox, site):
+    client = client_for(sandbox, timeout=0.3, retry_total=0)
+    sandbox.faults.rate_slow, sandbox.faults.slow_seconds = 1.0, 1.0
+    try:
+        with pytest.raises(ClientError) as err:
+            client.get_gateway(site)
+    finally:
+        sandbox.faults.rate_slow = 0.0
+    assert err.value.permanent is False
+
+
+class ConnectedWorld(World):
+    """The other end, reduced to its answer: the tunnel and BGP are up, pfSense sends two prefixes."""
+
+    def view(self):
+        return [
+            TunnelView(
+                azure_key=key,
+                pfsense_key="fw1",
+                ike_up=True,
+                child_up=True,
+                bgp_azure_state="Connected",
+                bgp_pfsense_state="Established",
+                azure_learned=("10.0.0.0/24", "192.168.2.0/24"),
+            )
+            for key in self.azure
+        ]
+
+
+def test_a_connected_tunnel_reads_as_up_with_growing_counters_and_learned_routes(tmp_path):
+    with ArmSandbox(tmp_path, profile="fast", world=ConnectedWorld()) as sb:
+        intent = seed_site(sb)
+        client = client_for(sb)
+        provision(client, intent)
+        t0 = sb.clock()
+        sb.clock = lambda: t0
+        first = client.read_status(intent)
+        sb.clock = lambda: t0 + 100
+        later = client.read_status(intent)
+
+    assert first.tunnel == TunnelState.UP and first.error == ""
+    assert later.bytes_in > first.bytes_in and later.bytes_out > first.bytes_out
+    (peer,) = later.bgp_peers
+    assert (peer.state, peer.prefixes_received, peer.uptime_seconds) == (
+        BgpState.ESTABLISHED,
+        2,
+        100,
+    )
+    learned = {(r.prefix, r.origin, r.as_path, r.next_hop) for r in later.learned_routes}
+    assert ("10.0.0.0/24", "EBgp", "65010", "10.0.0.1") in learned
+    assert ("192.168.2.0/24", "EBgp", "65010", "10.0.0.1") in learned
