@@ -208,7 +208,10 @@ class PfSenseSandbox:
         self.contract = contract or default_contract()
         self.faults = Faults()
         self.commands: list[str] = []
-        self.requests: list[tuple[str, str, Any]] = []  # (method, path, JSON body) as received
+        # every authenticated request: {method, path, query, body[, current]} (current = the
+        # stored object a PATCH edited, so a checker can validate the PATCH like the server)
+        self.requests: list[dict] = []
+        self._current_request: dict = {}
         self.lock = threading.RLock()
         self.ca_file: str | None = None
         self.fingerprint: str | None = None
@@ -307,7 +310,13 @@ class PfSenseSandbox:
                 return 404, NGINX_404, "text/html"
             if headers.get("x-api-key") != self.api_key:
                 return self._envelope(401, "AUTH_AUTHENTICATION_FAILED", "Authentication failed.")
-            self.requests.append((method, path, copy.deepcopy(body)))
+            self._current_request = {
+                "method": method,
+                "path": path,
+                "query": dict(query),
+                "body": copy.deepcopy(body),
+            }
+            self.requests.append(self._current_request)
             fault = self.faults.take(f"{method} {path}")
             if path == "/api/v2/diagnostics/command_prompt" and isinstance(body, dict):
                 fault = fault or self.faults.take(
@@ -497,6 +506,7 @@ class PfSenseSandbox:
             )
         if method == "PATCH":
             ctx.current_id = iface_id
+            self._current_request["current"] = copy.deepcopy(interfaces[iface_id])
             ctx.interface_ids = [i for i in interfaces if i != iface_id]
             obj = self.contract.validate(
                 "NetworkInterface", body, method="PATCH", current=interfaces[iface_id], context=ctx
@@ -608,6 +618,7 @@ class PfSenseSandbox:
             return self._out(model, raw_id, items[raw_id])
         if method == "PATCH":
             current = self._unstore(model, items[raw_id])
+            self._current_request["current"] = copy.deepcopy(current)
             obj = self.contract.validate(
                 model, body, method="PATCH", current=current, context=self._context(model, raw_id)
             )
