@@ -1,8 +1,134 @@
+"""Status pages: read the database only (the poller writes it); thin views over monitor.present.
+
+* ``/status/`` — verdict counts and a card per site, problems first, paginated, htmx-refreshed
+  every 10 s (the partial ``monitor/_board.html`` when ``request.htmx``). Its query count does
+  not depend on the number of sites.
+* ``/status/<slug>/`` — one site: both halves, route tables vs the intent, findings with their
+  actions, recent transitions and alerts.
+* POST actions (CSRF): reset the Azure gateway, poll now, re-push pfSense — each only enqueues
+  a task (nothing here calls Azure or pfSense).
+"""
+
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from monitor import present
+from monitor.models import VERDICT_ORDER, Alert, Transition
+from wizard.models import Site, SiteStatus
+
+FILTERS = ("down", "degraded", "unknown", "healthy", "nodata")
+
+
+def _page_size() -> int:
+    return int(getattr(settings, "S2SVPN_STATUS_PAGE_SIZE", 24))
+
+
+def monitored_sites():
+    return Site.objects.filter(status=SiteStatus.ACTIVE)
 
 
 def status_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "monitor/status.html", {})
+    now = timezone.now()
+    counts = {key: 0 for key in FILTERS}
+    for row in monitored_sites().values("snapshot__verdict").annotate(n=Count("pk")):
+        counts[row["snapshot__verdict"] or "nodata"] += row["n"]
+    total = sum(counts.values())
+
+    sites = monitored_sites().select_related("snapshot")
+    verdict = request.GET.get("verdict", "")
+    if verdict == "nodata":
+        sites = sites.filter(snapshot__isnull=True)
+    elif verdict in FILTERS:
+        sites = sites.filter(snapshot__verdict=verdict)
+    query = request.GET.get("q", "").strip()
+    if query:
+        sites = sites.filter(Q(name__icontains=query) | Q(slug__icontains=query))
+    severity = Case(
+        *[When(snapshot__verdict=v, then=Value(n)) for v, n in VERDICT_ORDER.items()],
+        default=Value(len(VERDICT_ORDER)),
+        output_field=IntegerField(),
+    )
+    sites = sites.annotate(severity=severity).order_by("severity", "name", "pk")
+    page = Paginator(sites, _page_size()).get_page(request.GET.get("page"))
+    context = {
+        "cards": present.cards(list(page.object_list), now),
+        "page": page,
+        "counts": counts,
+        "total": total,
+        "verdict": verdict,
+        "query": query,
+        "now": now,
+        "filters": [
+            (key, label, counts[key])
+            for key, label in (
+                ("down", "Down"),
+                ("degraded", "Degraded"),
+                ("unknown", "Unknown"),
+                ("healthy", "Healthy"),
+                ("nodata", "Not polled yet"),
+            )
+        ],
+        "interval": getattr(settings, "S2SVPN_POLL_INTERVAL", 60),
+    }
+    template = "monitor/_board.html" if getattr(request, "htmx", False) else "monitor/status.html"
+    return render(request, template, context)
+
+
+def site_page(request: HttpRequest, slug: str) -> HttpResponse:
+    now = timezone.now()
+    site = get_object_or_404(Site.objects.select_related("snapshot"), slug=slug)
+    card = present.cards([site], now)[0]
+    context = {
+        "card": card,
+        "site": site,
+        "routes": present.route_sections(card),
+        "halves": [h for h in (card.azure, card.pfsense) if h is not None],
+        "transitions": Transition.objects.filter(site=site)[:50],
+        "alerts": Alert.objects.filter(site=site)[:10],
+        "week_timeline": present.week_timeline(site, card, now),
+        "now": now,
+    }
+    template = "monitor/_site.html" if getattr(request, "htmx", False) else "monitor/site.html"
+    return render(request, template, context)
+
+
+@require_POST
+def reset_gateway(request: HttpRequest, slug: str) -> HttpResponse:
+    from monitor.tasks import reset_gateway as task
+
+    site = get_object_or_404(Site, slug=slug)
+    task.delay_on_commit(site.pk)
+    messages.success(
+        request,
+        f"Reset of {site.name}'s VPN gateway requested: Azure re-resolves the local network "
+        "gateway's name; tunnels on that gateway drop for a minute or two.",
+    )
+    return redirect("monitor:site", slug=site.slug)
+
+
+@require_POST
+def poll_now(request: HttpRequest, slug: str) -> HttpResponse:
+    from monitor.tasks import poll_sites
+
+    site = get_object_or_404(Site, slug=slug)
+    poll_sites.delay_on_commit([site.pk])
+    messages.success(request, f"{site.name} will be polled now; the page refreshes by itself.")
+    return redirect("monitor:site", slug=site.slug)
+
+
+@require_POST
+def repush(request: HttpRequest, slug: str) -> HttpResponse:
+    from monitor.admin_actions import start_repush
+
+    site = get_object_or_404(Site, slug=slug)
+    ok, message = start_repush(site)
+    (messages.success if ok else messages.error)(request, message)
+    return redirect("monitor:site", slug=site.slug)

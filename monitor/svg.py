@@ -1,0 +1,140 @@
+"""Server-rendered SVG: the state timeline, the traffic chart and the topology picture.
+
+Plain strings built in Python (no template per bar: a status page with many cards stays cheap).
+Every piece of text is escaped; colours come from the CSS classes in static/s2svpn/monitor.css
+(``.s-healthy``, ``.s-down``, …) so the palette lives in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from monitor.history import Segment, TrafficPoint, human_bytes
+
+LABELS = {
+    "healthy": "Healthy",
+    "degraded": "Degraded",
+    "down": "Down",
+    "unknown": "Unknown",
+    "": "No data",
+}
+
+
+def timeline(parts: Sequence[Segment], start: datetime, end: datetime, *, label: str) -> SafeString:
+    """A horizontal band coloured by verdict, with the window's start, middle and end marked."""
+    width, height, bar = 300, 34, 16
+    total = (end - start).total_seconds() or 1.0
+    rects = []
+    for seg in parts:
+        x = (seg.start - start).total_seconds() / total * width
+        w = max(seg.seconds / total * width, 0.8)
+        value = seg.value or "nodata"
+        title = f"{LABELS.get(seg.value, seg.value)} {seg.start:%d %b %H:%M}-{seg.end:%H:%M} UTC"
+        rects.append(
+            f'<rect class="s-{value}" x="{x:.1f}" y="2" width="{w:.1f}" height="{bar}">'
+            f"<title>{escape(title)}</title></rect>"
+        )
+    mid = width / 2
+    return mark_safe(  # noqa: S308 - all text above is escaped
+        f'<svg class="chart timeline" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}" preserveAspectRatio="none">'
+        f'<rect class="track" x="0" y="2" width="{width}" height="{bar}"/>'
+        + "".join(rects)
+        + f'<text x="0" y="{height - 2}" class="tick">{escape(_ago(start, end))}</text>'
+        f'<text x="{mid}" y="{height - 2}" class="tick" text-anchor="middle">'
+        f"{escape(_ago(start + (end - start) / 2, end))}</text>"
+        f'<text x="{width}" y="{height - 2}" class="tick" text-anchor="end">now</text></svg>'
+    )
+
+
+def _ago(at: datetime, now: datetime) -> str:
+    hours = round((now - at).total_seconds() / 3600)
+    if hours >= 48:
+        return f"-{hours // 24}d"
+    return f"-{hours}h"
+
+
+def traffic(points: Sequence[TrafficPoint], *, label: str) -> SafeString:
+    """Bars per hour: bytes into Azure (up) and out of Azure (down), with the peak labelled."""
+    width, height = 300, 70
+    axis = height / 2
+    peak = max([max(p.bytes_in, p.bytes_out) for p in points] + [1])
+    n = max(len(points), 1)
+    step = width / n
+    bar = max(step - 1.5, 1)
+    bars = []
+    for i, p in enumerate(points):
+        x = i * step
+        h_in = p.bytes_in / peak * (axis - 10)
+        h_out = p.bytes_out / peak * (axis - 10)
+        title = (
+            f"{p.start:%d %b %H:00} UTC: {human_bytes(p.bytes_in)} to Azure, "
+            f"{human_bytes(p.bytes_out)} from Azure"
+        )
+        bars.append(
+            f"<g><title>{escape(title)}</title>"
+            f'<rect class="t-in" x="{x:.1f}" y="{axis - h_in:.1f}" width="{bar:.1f}" height="{h_in:.1f}"/>'
+            f'<rect class="t-out" x="{x:.1f}" y="{axis:.1f}" width="{bar:.1f}" height="{h_out:.1f}"/></g>'
+        )
+    empty = peak <= 1
+    return mark_safe(  # noqa: S308 - all text above is escaped
+        f'<svg class="chart traffic" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}" preserveAspectRatio="none">'
+        f'<line class="axis" x1="0" y1="{axis}" x2="{width}" y2="{axis}"/>'
+        + "".join(bars)
+        + (
+            f'<text x="{width / 2}" y="{axis - 4}" class="tick" text-anchor="middle">no traffic yet</text>'
+            if empty
+            else f'<text x="2" y="9" class="tick">▲ {escape(human_bytes(peak))}/h to Azure</text>'
+            f'<text x="2" y="{height - 2}" class="tick">▼ from Azure</text>'
+        )
+        + "</svg>"
+    )
+
+
+def topology(
+    *,
+    tunnel_azure: str,
+    tunnel_pfsense: str,
+    bgp: str,
+    vnet: str,
+    lan: str,
+    fqdn: str,
+    address: str,
+    label: str,
+) -> SafeString:
+    """VNet ─ VPN gateway ═ tunnel ═ NAT router ─ pfSense ─ LAN, coloured by state.
+
+    ``tunnel_*``/``bgp`` are CSS states: healthy (up), degraded, down, unknown.
+    """
+    t_az = f"s-{tunnel_azure}"
+    t_pf = f"s-{tunnel_pfsense}"
+    return mark_safe(  # noqa: S308 - all text is escaped
+        '<svg class="topology" viewBox="0 0 600 92" role="img" '
+        f'aria-label="{escape(label)}">'
+        '<rect class="node azure" x="2" y="22" width="92" height="44" rx="6"/>'
+        f'<text x="48" y="40" text-anchor="middle" class="nt">Azure VNet</text>'
+        f'<text x="48" y="56" text-anchor="middle" class="ns">{escape(vnet)}</text>'
+        '<line class="wire" x1="94" y1="44" x2="118" y2="44"/>'
+        '<rect class="node azure" x="118" y="26" width="84" height="36" rx="6"/>'
+        '<text x="160" y="48" text-anchor="middle" class="nt">VPN gateway</text>'
+        f'<line class="tunnel {t_az}" x1="202" y1="44" x2="300" y2="44"/>'
+        f'<line class="tunnel {t_pf}" x1="300" y1="44" x2="392" y2="44"/>'
+        f'<text x="297" y="34" text-anchor="middle" class="ns">IPsec · BGP <tspan class="b-{escape(bgp)}">●</tspan></text>'
+        f'<text x="297" y="64" text-anchor="middle" class="ns">{escape(fqdn)}'
+        f"{(' → ' + escape(address)) if address else ''}</text>"
+        '<rect class="node home" x="392" y="26" width="64" height="36" rx="6"/>'
+        '<text x="424" y="48" text-anchor="middle" class="nt">NAT</text>'
+        '<line class="wire" x1="456" y1="44" x2="470" y2="44"/>'
+        '<rect class="node home" x="470" y="26" width="64" height="36" rx="6"/>'
+        '<text x="502" y="48" text-anchor="middle" class="nt">pfSense</text>'
+        '<line class="wire" x1="534" y1="44" x2="544" y2="44"/>'
+        '<rect class="node home" x="544" y="14" width="54" height="60" rx="6"/>'
+        '<text x="571" y="36" text-anchor="middle" class="nt">LAN</text>'
+        f'<text x="571" y="52" text-anchor="middle" class="ns">{escape(lan)}</text>'
+        "</svg>"
+    )
