@@ -45,6 +45,8 @@ HOME_LAN_PREFIX = "192.168.178.0/24"
 NODES = ("az", "inet", "nat", "onprem")
 ENDS = ("az", "onprem")
 LAB_NS_PREFIX = "s2slab"  # every lab namespace name starts with this
+LAB_DIR_PREFIX = "s2svpn-lab-"  # every per-run directory starts with this
+SPAWNED: list[int] = []  # every daemon PID this process started (for the leftovers check)
 
 CHARON = "/usr/lib/ipsec/charon"
 LIBIPSEC = "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"
@@ -106,7 +108,6 @@ charon {{
       flush_line = yes
       default = 1
       ike = 2
-      cfg = 2
     }}
   }}
   syslog {{
@@ -151,7 +152,7 @@ class Lab:
 
     def __init__(self, base: Path | str | None = None, prefix: str | None = None) -> None:
         if base is None:
-            base = tempfile.mkdtemp(prefix="s2svpn-lab-", dir=os.environ.get("S2SVPN_LAB_DIR"))
+            base = tempfile.mkdtemp(prefix=LAB_DIR_PREFIX, dir=os.environ.get("S2SVPN_LAB_DIR"))
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         os.chmod(self.base, 0o755)  # FRR runs as user frr and must traverse it
@@ -306,6 +307,7 @@ class Lab:
         finally:
             out.close()
         self.procs[key] = proc
+        SPAWNED.append(proc.pid)
 
     def start_charon(self, node: str, swanctl_conf: str) -> None:
         """Start charon in ``node`` and load ``swanctl_conf`` (rendered by ``s2svpn.lab.render``)."""
@@ -401,6 +403,29 @@ def lab_namespaces() -> list[str]:
     """Lab namespaces that exist on this machine right now (for the leftovers check)."""
     out = _run(["ip", "netns", "list"], check=False).stdout
     return [line.split()[0] for line in out.splitlines() if line.startswith(LAB_NS_PREFIX)]
+
+
+def lab_processes() -> list[int]:
+    """PIDs of lab daemons still alive: any PID we spawned, plus any process whose command line
+    or environment names a lab directory (charon finds its config through STRONGSWAN_CONF)."""
+    alive = set()
+    for pid in SPAWNED:
+        if os.path.exists(f"/proc/{pid}"):
+            with contextlib.suppress(OSError):
+                state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+                if state != "Z":
+                    alive.add(pid)
+    marker = LAB_DIR_PREFIX.encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if (
+                marker in (entry / "cmdline").read_bytes()
+                or marker in (entry / "environ").read_bytes()
+            ):
+                alive.add(int(entry.name))
+    return sorted(alive)
 
 
 def _decode(value: Any) -> Any:

@@ -214,7 +214,7 @@ _ERROR_PATTERNS = (
     "no matching peer config",
     "tried .* shared key",
     "giving up after",
-    "sending retransmit 1 ",
+    "retransmit 1 of request",
     "received (?:NO_PROPOSAL_CHOSEN|AUTHENTICATION_FAILED)",
     "failed to establish CHILD_SA",
 )
@@ -300,7 +300,7 @@ def _learned(lab: Lab, node: str) -> tuple[str, ...]:
     return tuple(sorted(learned))
 
 
-def run_case(case: LabCase, *, ike_timeout: float = 4.0, bgp_timeout: float = 12.0) -> LabOutcome:
+def run_case(case: LabCase, *, ike_timeout: float = 4.0, bgp_timeout: float = 8.0) -> LabOutcome:
     """Bring the case up in a fresh lab, observe, tear down. Negative outcomes return as soon
     as charon logs the failure (AUTHENTICATION_FAILED, NO_PROPOSAL_CHOSEN, retransmits)."""
     outcome = LabOutcome()
