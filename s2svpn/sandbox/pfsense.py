@@ -244,7 +244,9 @@ class PfSenseSandbox:
             )
             self.fingerprint = hashlib.sha256(der).hexdigest()
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         with self.lock:
             self._sync_world()
@@ -1216,6 +1218,7 @@ def _rule_admits(rule: dict, source_ip: str) -> bool:
 def _make_handler(sandbox: PfSenseSandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, *args: Any) -> None:  # keep test output quiet
             return

@@ -106,6 +106,6 @@ def assert_bodies_follow_the_contract(box: PfSenseSandbox) -> None:
                 current=request.get("current"),
                 strict=True,
             )
-        except Exception as error:  # noqa: BLE001 - collected and reported together
+        except Exception as error:
             problems.append(f"{request['method']} {request['path']}: {error}")
     assert not problems, "bodies that break the contract:\n" + "\n".join(problems)

@@ -54,7 +54,11 @@ def test_the_canonical_push_yields_exactly_the_expected_objects(client, sandbox,
         }
     ]
     (p2,) = config["ipsec"]["phase2"]
-    assert (p2["mode"], p2["localid_address"], p2["localid_netbits"]) == ("vti", "172.16.19.253", 30)
+    assert (p2["mode"], p2["localid_address"], p2["localid_netbits"]) == (
+        "vti",
+        "172.16.19.253",
+        30,
+    )
     assert (p2["remoteid_type"], p2["remoteid_address"]) == ("address", "172.16.19.254")
     assert p2["ikeid"] == p1["ikeid"]
     vti = f"ipsec{p2['reqid']}"
@@ -184,7 +188,11 @@ def test_teardown_removes_exactly_what_s2svpn_created(client, sandbox, intent):
 def test_teardown_leaves_other_bgp_neighbors_and_networks_alone(client, sandbox, intent):
     other = {
         "frr": {"enable": "on", "password": "x"},
-        "frrbgp": {"enable": "on", "asnum": "65010", "row": [{"distributeroutevalue": "10.9.0.0/16", "distributeroutemap": "none"}]},
+        "frrbgp": {
+            "enable": "on",
+            "asnum": "65010",
+            "row": [{"distributeroutevalue": "10.9.0.0/16", "distributeroutemap": "none"}],
+        },
         "frrbgpadvanced": None,
         "frrbgpneighbors": [{"peer": "192.0.2.9", "descr": "branch office", "asnum": "65020"}],
     }
