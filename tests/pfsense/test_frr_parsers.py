@@ -142,7 +142,7 @@ def test_learned_routes_carry_next_hop_and_as_path():
     routes = frr.parse_routes(
         load(FIXTURES / "synthesized/frr/azure_show_bgp_ipv4_unicast_neighbors_routes.json")
     )
-    assert [(r.prefix, r.next_hop, r.as_path, r.origin) for r in routes][0] == (
+    assert next((r.prefix, r.next_hop, r.as_path, r.origin) for r in routes) == (
         "10.20.0.0/16",
         "172.16.19.254",
         "65515",
