@@ -538,9 +538,10 @@ class AzureVpnClient:
     ) -> AzureVpnClient:
         """Client for the ARM sandbox: static token, HTTPS verified against the sandbox CA.
 
-        Bearer-over-plain-HTTP refusal stays on (the sandbox serves HTTPS). Retries back off
-        quickly because the sandbox is local.
+        Bearer-over-plain-HTTP refusal stays on (the sandbox serves HTTPS). Pollers default to a
+        1 s interval and retries back off quickly because the sandbox is local.
         """
+        kw.setdefault("polling_interval", 1)
         kw.setdefault("retry_backoff_factor", 0.05)
         kw.setdefault("retry_backoff_max", 1)
         return cls(

@@ -369,6 +369,7 @@ def test_list_vnets_follows_next_links(sandbox, azure, site):
     names = {v.name for v in azure.list_vnets(site.resource_group)}
     assert names == {"vnet-hub", "extra-0", "extra-1", "extra-2", "extra-3"}
     assert len(sandbox.calls) == 3  # pages of two
+    assert names <= {v.name for v in azure.list_vnets()}  # the subscription-wide list
     hub = azure.get_vnet(site.resource_group, "vnet-hub")
     assert (
         hub.address_prefixes == ("172.16.0.0/16",)
