@@ -86,7 +86,7 @@ class _PinnedStream(httpcore.NetworkStream):
     def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # type: ignore[override]
         stream = self._inner.start_tls(ssl_context, server_hostname, timeout)
         ssl_object = stream.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+        der = ssl_object.getpeercert(True) if ssl_object else None
         if not der or hashlib.sha256(der).hexdigest() != self._pin:
             stream.close()
             raise PinMismatch(
