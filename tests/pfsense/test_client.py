@@ -24,9 +24,11 @@ def test_it_trusts_a_firewall_pinned_by_its_certificate_fingerprint(sandbox):
 
 def test_it_refuses_a_firewall_whose_certificate_does_not_match_the_pin(sandbox):
     wrong = "ab" * 32
-    with PfSenseClient(sandbox.base_url, sandbox.api_key, fingerprint=wrong) as client:
-        with pytest.raises(ClientError) as refused:
-            client.settings()
+    with (
+        PfSenseClient(sandbox.base_url, sandbox.api_key, fingerprint=wrong) as client,
+        pytest.raises(ClientError) as refused,
+    ):
+        client.settings()
     assert refused.value.code == "TLS_PIN_MISMATCH" and refused.value.permanent
     assert not sandbox.requests, "the API key must not be sent before the pin check"
 
@@ -36,9 +38,11 @@ def test_it_refuses_a_certificate_outside_the_configured_ca(sandbox, tmp_path):
     from s2svpn.sandbox.tls import make_ca
 
     ca, _, _ = make_ca(other)
-    with PfSenseClient(sandbox.base_url, sandbox.api_key, ca_file=str(ca)) as client:
-        with pytest.raises(ClientError) as refused:
-            client.settings()
+    with (
+        PfSenseClient(sandbox.base_url, sandbox.api_key, ca_file=str(ca)) as client,
+        pytest.raises(ClientError) as refused,
+    ):
+        client.settings()
     assert refused.value.code == "TLS_VERIFY_FAILED" and refused.value.permanent
 
 
@@ -54,9 +58,11 @@ def test_plain_http_is_fine_for_a_loopback_sandbox(make_sandbox, world):
 
 
 def test_a_wrong_api_key_is_a_permanent_error_that_says_how_to_fix_it(sandbox):
-    with PfSenseClient(sandbox.base_url, "wrong-key", ca_file=sandbox.ca_file) as client:
-        with pytest.raises(ClientError) as refused:
-            client.phase1s()
+    with (
+        PfSenseClient(sandbox.base_url, "wrong-key", ca_file=sandbox.ca_file) as client,
+        pytest.raises(ClientError) as refused,
+    ):
+        client.phase1s()
     error = refused.value
     assert (error.status, error.code, error.permanent) == (401, "AUTH_AUTHENTICATION_FAILED", True)
     assert "KeyAuth" in error.message and "wrong-key" not in error.message
