@@ -508,3 +508,12 @@ def test_a_connected_tunnel_reads_as_up_with_growing_counters_and_learned_routes
     learned = {(r.prefix, r.origin, r.as_path, r.next_hop) for r in later.learned_routes}
     assert ("10.0.0.0/24", "EBgp", "65010", "10.0.0.1") in learned
     assert ("192.168.2.0/24", "EBgp", "65010", "10.0.0.1") in learned
+
+
+def test_the_real_credential_constructors_need_no_network_until_used():
+    sp = AzureVpnClient.from_service_principal(
+        "tenant-id", "client-id", "very-secret", "sub-id", timeout=5
+    )
+    default = AzureVpnClient.from_default_credential("sub-id")
+    assert (sp.subscription_id, sp.timeout, default.subscription_id) == ("sub-id", 5, "sub-id")
+    assert "very-secret" not in repr(sp.__dict__)
