@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.html import format_html
 
 from monitor.models import VERDICT_COLOURS, Snapshot
@@ -65,7 +66,7 @@ def poll_now(modeladmin, request, queryset) -> None:
     from monitor.tasks import poll_sites
 
     ids = list(queryset.values_list("pk", flat=True))
-    poll_sites.delay_on_commit(ids)
+    transaction.on_commit(lambda: poll_sites.delay(ids))
     modeladmin.message_user(request, f"Polling {len(ids)} site(s) now.", messages.SUCCESS)
 
 
@@ -75,7 +76,7 @@ def reset_azure_gateway(modeladmin, request, queryset) -> None:
 
     count = 0
     for site in queryset:
-        reset_gateway.delay_on_commit(site.pk)
+        transaction.on_commit(lambda pk=site.pk: reset_gateway.delay(pk))
         count += 1
     modeladmin.message_user(
         request,

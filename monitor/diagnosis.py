@@ -488,13 +488,14 @@ def diagnose(
             findings.append(
                 Finding(
                     "dns_cache",
-                    "The FQDN moved and Azure still uses the old address",
-                    f"{dns.fqdn} now resolves to {dns.address}, but Azure last used "
+                    "The FQDN moved: Azure's DNS cache",
+                    f"{dns.fqdn} now resolves to {dns.address}, but the tunnel last ran to "
                     f"{moved_from}. Azure caches the local network gateway's address and "
-                    "re-resolves only every 5 minutes while the tunnel is disconnected.",
-                    "Wait up to 5 minutes, or reset the Azure VPN gateway to make it resolve the "
-                    "name again now (the reset interrupts every tunnel on that gateway for a "
-                    "minute or two).",
+                    "re-resolves only every 5 minutes, and only while the tunnel is disconnected.",
+                    "If the home address really changed, wait up to 5 minutes or reset the Azure "
+                    "VPN gateway to make it resolve the name now (the reset interrupts every "
+                    f"tunnel on that gateway for a minute or two). If {dns.address} is not the "
+                    "home router's public address, fix the dynamic DNS client instead.",
                     action="reset_gateway",
                 )
             )
@@ -542,13 +543,22 @@ def diagnose(
             )
         )
 
-    if tunnel_down and _AUTH_FAILED.search(_text(pfsense) + "\n" + _text(azure)):
+    wrong_key = [
+        name
+        for name, end in (("Azure connection", azure), ("pfSense phase 1", pfsense))
+        if end.details.get("psk_matches_site") is False
+    ]
+    if tunnel_down and (wrong_key or _AUTH_FAILED.search(_text(pfsense) + "\n" + _text(azure))):
+        where = (
+            f"The pre-shared key on the {' and the '.join(wrong_key)} is not the site's key"
+            if wrong_key
+            else "IKE fails at authentication (AUTHENTICATION_FAILED)"
+        )
         findings.append(
             Finding(
                 "psk_mismatch",
                 "Authentication fails: the pre-shared keys differ",
-                "IKE gets as far as authentication and fails (AUTHENTICATION_FAILED): the key on "
-                "the Azure connection is not the one in pfSense's phase 1.",
+                f"{where}, so IKE authentication fails and no tunnel forms.",
                 "Set the same pre-shared key on both ends: re-push pfSense (it uses the site's "
                 "stored key), or set the connection's shared key in Azure to match.",
                 action="repush",

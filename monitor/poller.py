@@ -13,6 +13,7 @@ Readings go to ``monitor.storage.record`` — bulk writes, then alerts.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -27,7 +28,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from s2svpn.intent import SiteIntent
-from s2svpn.status import EndStatus
+from s2svpn.status import EndStatus, TunnelState
 from wizard.models import Site, SiteStatus
 
 log = logging.getLogger(__name__)
@@ -235,9 +236,67 @@ def poll_sites(
                 except FutureTimeout:
                     dns = DnsReading(error="the DNS lookup did not finish in time")
             readings.append(Reading(site.pk, azure_status, pf_status, dns, timezone.now()))
+        _check_keys(pool, sites, readings, clients, deadline + timeout)
         return readings
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _down(end: EndStatus) -> bool:
+    return not end.error and end.tunnel in (TunnelState.DOWN, TunnelState.CONNECTING)
+
+
+def _check_keys(
+    pool: ThreadPoolExecutor,
+    sites: list[Site],
+    readings: list[Reading],
+    clients: ClientCache,
+    deadline: float,
+) -> None:
+    """For a tunnel that is down, does each end still hold the site's pre-shared key?
+
+    Only then (a down tunnel is rare; the key is read, compared in constant time and dropped).
+    The answer goes to ``details["psk_matches_site"]`` (True/False), used by the PSK rule.
+    """
+    by_id = {s.pk: s for s in sites}
+    jobs = []
+    for reading in readings:
+        if not (_down(reading.azure) or _down(reading.pfsense)):
+            continue
+        site = by_id[reading.site_id]
+        if not site.psk:
+            continue
+        azure, pfsense = clients.get(site)
+        intent = site.get_intent()
+        psk = str(site.psk)
+        if not reading.azure.error and hasattr(azure, "shared_key_matches"):
+            jobs.append((reading.azure, pool.submit(_azure_key, azure, intent, psk)))
+        if not reading.pfsense.error and hasattr(pfsense, "find_phase1"):
+            jobs.append((reading.pfsense, pool.submit(_pfsense_key, pfsense, intent, psk)))
+    for end, future in jobs:
+        try:
+            same = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except Exception:
+            continue
+        if same is not None:
+            end.details["psk_matches_site"] = same
+
+
+def _azure_key(client: Any, intent: SiteIntent, psk: str) -> bool | None:
+    try:
+        return bool(client.shared_key_matches(intent, psk))
+    except Exception:
+        return None
+
+
+def _pfsense_key(client: Any, intent: SiteIntent, psk: str) -> bool | None:
+    try:
+        phase1 = client.find_phase1(descr=intent.descr)
+    except Exception:
+        return None
+    if not phase1 or "pre_shared_key" not in phase1:
+        return None
+    return hmac.compare_digest(str(phase1["pre_shared_key"]).encode(), psk.encode())
 
 
 def _done(value: EndStatus) -> Future:

@@ -22,7 +22,7 @@ from monitor import alerts
 from monitor.diagnosis import DnsFacts, assess, learned_prefixes
 from monitor.models import Resolution, Sample, Snapshot, Transition
 from monitor.poller import Reading
-from monitor.serialize import end_to_dict
+from monitor.serialize import end_from_dict, end_to_dict
 from s2svpn.status import EndStatus, TunnelState
 from wizard.models import Site
 
@@ -111,6 +111,8 @@ def record(
         intent = site.get_intent()
         snap = previous.get(site.pk)
         old_dns = (snap.dns if snap else {}) or {}
+        old_azure = snap.azure if snap else None
+        old_pfsense = snap.pfsense if snap else None
         up_now = _tunnel_up(reading)
         was_up = bool(old_dns.get("was_up"))
         up_address = old_dns.get("up_address", "")
@@ -183,19 +185,15 @@ def record(
         decisions.append(alerts.Decision(site, snap, old_verdict, result))
 
         # hourly sample
-        before = previous.get(site.pk)
         b_in, b_out = _counters(reading.azure)
         p_in, p_out = (None, None)
-        if before is not None:
-            from monitor.serialize import end_from_dict
-
-            if b_in is not None or b_out is not None:
-                p_in, p_out = _counters(end_from_dict(before.azure))
-            else:
-                b_in, b_out = _counters(reading.pfsense)
-                p_in, p_out = _counters(end_from_dict(before.pfsense))
-        elif b_in is None and b_out is None:
+        if b_in is not None or b_out is not None:
+            if old_azure is not None:
+                p_in, p_out = _counters(end_from_dict(old_azure))
+        else:
             b_in, b_out = _counters(reading.pfsense)
+            if old_pfsense is not None:
+                p_in, p_out = _counters(end_from_dict(old_pfsense))
         key = (site.pk, hour_of(reading.at))
         sample = samples.get(key) or buckets.get(key)
         if sample is None:
@@ -257,7 +255,7 @@ def record(
                 "healthy_polls",
             ],
         )
-        flap_counts = alerts.recent_flips(verdict_changed, timezone.now())
+        flap_counts = alerts.recent_flips(verdict_changed, max(r.at for r in readings))
         pending = alerts.decide(decisions, flap_counts)
     outcome.snapshots = len(new_snapshots) + len(changed_snapshots)
     outcome.transitions = len(new_transitions)

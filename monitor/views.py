@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -105,7 +106,7 @@ def reset_gateway(request: HttpRequest, slug: str) -> HttpResponse:
     from monitor.tasks import reset_gateway as task
 
     site = get_object_or_404(Site, slug=slug)
-    task.delay_on_commit(site.pk)
+    transaction.on_commit(lambda: task.delay(site.pk))
     messages.success(
         request,
         f"Reset of {site.name}'s VPN gateway requested: Azure re-resolves the local network "
@@ -119,7 +120,7 @@ def poll_now(request: HttpRequest, slug: str) -> HttpResponse:
     from monitor.tasks import poll_sites
 
     site = get_object_or_404(Site, slug=slug)
-    poll_sites.delay_on_commit([site.pk])
+    transaction.on_commit(lambda: poll_sites.delay([site.pk]))
     messages.success(request, f"{site.name} will be polled now; the page refreshes by itself.")
     return redirect("monitor:site", slug=site.slug)
 

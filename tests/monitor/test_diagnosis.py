@@ -124,7 +124,7 @@ def test_tunnel_down_and_the_fqdn_moved_points_at_azures_dns_cache_with_a_reset_
     )
     findings = diagnose(azure, pfsense, CANONICAL, dns)
     cache = next(f for f in findings if f.code == "dns_cache")
-    assert "now resolves to 198.51.100.7, but Azure last used 203.0.113.2" in cache.cause
+    assert "now resolves to 198.51.100.7, but the tunnel last ran to 203.0.113.2" in cache.cause
     assert cache.action == "reset_gateway"
 
 
@@ -233,3 +233,15 @@ def test_azure_own_network_routes_do_not_count_as_learned():
 def test_the_verdict_is_down_when_pfsense_alone_reports_it():
     pfsense = healthy_pfsense(tunnel=TunnelState.DOWN, sas=[], bgp_peers=[])
     assert assess(healthy_azure(), pfsense, CANONICAL, DNS_OK).verdict == "down"
+
+
+def test_an_end_holding_another_key_than_the_site_is_named_in_the_psk_finding():
+    azure, pfsense = tunnel_down()
+    pfsense = replace(pfsense, details={"psk_matches_site": False})
+    azure = replace(azure, details={"psk_matches_site": True})
+    finding = next(f for f in diagnose(azure, pfsense, CANONICAL) if f.code == "psk_mismatch")
+    assert finding.cause.startswith(
+        "The pre-shared key on the pfSense phase 1 is not the site's key"
+    )
+    healthy_keys = replace(pfsense, details={"psk_matches_site": True})
+    assert "psk_mismatch" not in codes(diagnose(azure, healthy_keys, CANONICAL))
