@@ -111,11 +111,11 @@ def rule_sources(intent: SiteIntent, azure_bgp_ip: str) -> list[str]:
     if intent.firewall_scope == "any":
         return ["any"]
     networks = [ipaddress.ip_network(p, strict=False) for p in intent.vnet_prefixes]
+    sources = [str(n) for n in ipaddress.collapse_addresses(n for n in networks if n.version == 4)]
     bgp = ipaddress.ip_address(azure_bgp_ip)
     if not any(bgp in net for net in networks):
-        networks.append(ipaddress.ip_network(f"{bgp}/32"))
-    collapsed = ipaddress.collapse_addresses(n for n in networks if n.version == 4)
-    return [str(net) for net in collapsed]
+        sources.append(f"{bgp}/32")
+    return sources
 
 
 def desired_pfsense(
