@@ -113,6 +113,14 @@ def _database_url(settings_dict: dict) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
+def _reset_broker_pools(app) -> None:
+    """Drop cached broker connections so the next publish uses the current broker_url."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path, settings):
     """A real worker + beat on the real Redis of this machine, sharing the test database."""
@@ -126,8 +134,7 @@ def celery_worker(transactional_db, tmp_path, settings):
     old = (app.conf.broker_url, app.conf.broker_transport_options)
     app.conf.broker_url = redis_url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
-    app.pool.force_close_all()
-    app._pool = None
+    _reset_broker_pools(app)
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(connection.settings_dict),
@@ -147,5 +154,56 @@ def celery_worker(transactional_db, tmp_path, settings):
     finally:
         procs.stop()
         app.conf.broker_url, app.conf.broker_transport_options = old
-        app.pool.force_close_all()
-        app._pool = None
+        _reset_broker_pools(app)
+
+
+# ------------------------------------------------------------------ the sandboxes
+
+
+@pytest.fixture(scope="session")
+def sandboxes(tmp_path_factory):
+    """Both sandboxes + the World on loopback (fast profile), for the whole test session."""
+    from django.conf import settings
+
+    from s2svpn.sandbox.runtime import start_sandboxes
+
+    boxes = start_sandboxes(tmp_path_factory.mktemp("sandboxes"), profile="fast")
+    # Like `manage.py sandbox`: the wizard's "Use the sandbox" and the run's timing hints read it.
+    boxes.write_connection_file(settings.S2SVPN_SANDBOX_DIR / "connection.json")
+    yield boxes
+    boxes.stop()
+
+
+def make_sandbox_site(boxes, slug: str = "home", **intent_overrides):
+    """A Site pointed at the sandboxes with the canonical intent (plus overrides)."""
+    from pathlib import Path as _Path
+
+    from s2svpn.intent import CANONICAL
+    from s2svpn.psk import generate_psk
+    from wizard.models import AzureAuth, Site
+
+    info = boxes.connection_info()
+    intent = {**CANONICAL.to_dict(), **intent_overrides, "slug": slug}
+    return Site.objects.create(
+        name=f"Home ({slug})",
+        slug=slug,
+        sandbox=True,
+        azure_auth=AzureAuth.SANDBOX,
+        subscription_id=info["subscription_id"],
+        resource_group=info["resource_group"],
+        location=info["location"],
+        vnet_name=info["vnet_name"],
+        arm_base_url=info["arm_base_url"],
+        arm_ca_bundle=_Path(info["ca_file"]).read_text(),
+        pfsense_url=info["pfsense_url"],
+        pfsense_api_key=info["pfsense_api_key"],
+        pfsense_ca_bundle=_Path(info["pfsense_ca_file"]).read_text(),
+        psk=generate_psk(),
+        intent=intent,
+    )
+
+
+@pytest.fixture
+def sandbox_site(db, sandboxes):
+    """The canonical site, pointed at the sandboxes, not yet provisioned."""
+    return make_sandbox_site(sandboxes)

@@ -16,6 +16,7 @@ Rules that make a run survive anything:
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from s2svpn.clients.errors import ClientError
@@ -127,9 +128,14 @@ def specs_for(run: Run) -> dict[str, StepSpec]:
 def start_run(site: Site, kind: str, data: dict[str, Any] | None = None) -> Run:
     """Create a run with its steps and dispatch the first ones (after commit)."""
     specs = plans()[kind](site)
+    data = dict(data or {})
+    if "expected" not in data:
+        from wizard.steps import expected_hints
+
+        data["expected"] = expected_hints(site)
     try:
         with transaction.atomic():
-            run = Run.objects.create(site=site, kind=kind, data=data or {})
+            run = Run.objects.create(site=site, kind=kind, data=data)
             Step.objects.bulk_create(
                 Step(
                     run=run,
@@ -141,6 +147,9 @@ def start_run(site: Site, kind: str, data: dict[str, Any] | None = None) -> Run:
                 )
                 for index, spec in enumerate(specs)
             )
+            from wizard.steps import on_run_started
+
+            on_run_started(run)
     except IntegrityError as exc:
         raise RunBusy(f"{site} already has a run in progress; wait for it or cancel it.") from exc
     from wizard.tasks import advance_run
@@ -262,11 +271,19 @@ def execute(step_id: int) -> tuple[str, float | None]:
         return ("none", None)
     spec = specs_for(step.run).get(step.key)
     ctx = StepContext(step)
+    began = time.monotonic()
     try:
-        if spec is None:
-            raise RuntimeError(f"no step function for {step.key!r} in a {step.run.kind} run")
-        result = spec.fn(ctx)
+        try:
+            if spec is None:
+                raise RuntimeError(f"no step function for {step.key!r} in a {step.run.kind} run")
+            result = spec.fn(ctx)
+        finally:
+            for client in ctx._clients.values():
+                close = getattr(client, "close", None)
+                if close:
+                    close()
     except ClientError as exc:
+        _add_busy(step, began)
         return _client_error(step, exc)
     except Exception as exc:  # a bug: keep the traceback, mark the run errored
         logger.exception("step %s of run %s crashed", step.key, step.run_id)
@@ -275,6 +292,7 @@ def execute(step_id: int) -> tuple[str, float | None]:
         Run.objects.filter(pk=step.run_id).update(status=RunStatus.ERRORED)
         _finish_errored(step.run_id)
         return ("none", None)
+    _add_busy(step, began)
     now = timezone.now()
     if isinstance(result, Wait):
         if result.message:
@@ -300,6 +318,11 @@ def execute(step_id: int) -> tuple[str, float | None]:
         error="",
     )
     return ("advance", None)
+
+
+def _add_busy(step: Step, began: float) -> None:
+    spent = time.monotonic() - began
+    Step.objects.filter(pk=step.pk).update(busy_seconds=F("busy_seconds") + spent)
 
 
 def _client_error(step: Step, exc: ClientError) -> tuple[str, float | None]:

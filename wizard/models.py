@@ -190,6 +190,7 @@ class Step(models.Model):
     log = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     retryable = models.BooleanField(default=False)
+    busy_seconds = models.FloatField(default=0.0, help_text="Time workers spent executing it.")
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:

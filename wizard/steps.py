@@ -1,22 +1,514 @@
-"""The step functions of each run kind (filled in as the clients land)."""
+"""The step functions of each run kind: one run across both ends, ordered for speed.
+
+Provision (dependencies in brackets)::
+
+    az_subnet ─┐
+    az_pip ────┼─► az_gateway (start, then re-check; never holds a worker) ─┐
+    az_lng ────│──────────────────────────────────────────────────────────┬─► az_connection ─► az_psk ─┐
+               └─► pf_preflight ─► pf_phase1 ─► pf_rest (P2, VTI, rule, FRR; apply once) ─────────────┴─► verify
+
+pfSense phase 1 is written as soon as the gateway's public IP exists (it is static and known long
+before the gateway is ready); the rest of pfSense as soon as Azure's BGP address is known (APIPA:
+at once). Every step is idempotent: it reads, compares and then creates / updates / does nothing,
+so a re-run after a crash only re-checks.
+"""
 
 from __future__ import annotations
 
-from wizard.engine import StepSpec
-from wizard.models import Run, Site
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from s2svpn import netplan, pfsense_push
+from s2svpn.clients.errors import ClientError
+from s2svpn.status import BgpState, TunnelState
+from wizard.engine import Done, StepContext, StepSpec, Wait
+from wizard.models import Run, RunKind, RunStatus, Site, SiteStatus
+
+# ---------------------------------------------------------------- timing hints
+
+
+def expected_hints(site: Site) -> dict[str, float]:
+    """Expected durations for ETAs and re-check cadence: the sandbox's own, or real Azure's."""
+    if site.sandbox:
+        import json
+        from pathlib import Path
+
+        path = Path(settings.S2SVPN_SANDBOX_DIR) / "connection.json"
+        try:
+            timing = json.loads(path.read_text()).get("timing") or {}
+            return {
+                "gateway": float(timing.get("gateway_seconds", 60.0)),
+                "other": float(timing.get("other_seconds", 1.5)),
+            }
+        except (OSError, ValueError):
+            return {"gateway": 60.0, "other": 1.5}
+    return {"gateway": 35 * 60.0, "other": 20.0}
+
+
+def expected(ctx: StepContext, what: str) -> float:
+    """How long an Azure operation is expected to take (the run's hints, else real Azure's)."""
+    hints = ctx.data.get("expected") or {}
+    default = {"gateway": 35 * 60.0, "other": 20.0}[what]
+    return float(hints.get(what, default))
+
+
+def recheck(ctx: StepContext, what: str, started: float) -> float:
+    """When to look again: at the expected end, then briskly; never hammering, never idle long."""
+    total = expected(ctx, what)
+    remaining = started + total - time.time()
+    fine = min(max(total / 40, 0.25), 15.0)
+    if remaining > fine:
+        return min(remaining, 60.0)
+    return fine
+
+
+def _started(ctx: StepContext) -> float:
+    if "started_at" not in ctx.step.data:
+        ctx.step.data["started_at"] = time.time()
+    return ctx.step.data["started_at"]
+
+
+def _wait(ctx: StepContext, what: str, message: str) -> Wait:
+    started = _started(ctx)
+    eta = max(started + expected(ctx, what) - time.time(), 0.0)
+    return Wait(
+        recheck(ctx, what, started),
+        message,
+        eta_seconds=eta if what == "gateway" else None,
+        data={"started_at": started},
+    )
+
+
+def _remember_azure(site: Site, **ids: str) -> None:
+    with transaction.atomic():
+        fresh = Site.objects.select_for_update().get(pk=site.pk)
+        fresh.azure_ids = {**fresh.azure_ids, **{k: v for k, v in ids.items() if v}}
+        fresh.save(update_fields=["azure_ids"])
+        site.azure_ids = fresh.azure_ids
+
+
+def _succeeded(state: str) -> bool:
+    return state in ("Succeeded", "")
+
+
+def _failed_in_azure(kind: str, name: str, state: str) -> ClientError:
+    return ClientError(
+        f"Azure reports the {kind} {name} as {state}. Open it in the Azure portal for the reason, "
+        "then Retry (s2svpn re-applies the same settings).",
+        permanent=True,
+        code="ProvisioningFailed",
+    )
+
+
+# ---------------------------------------------------------------- Azure steps
+
+
+def az_subnet(ctx: StepContext) -> Done | Wait:
+    subnet = ctx.client("azure").ensure_gateway_subnet(ctx.intent, wait=False)
+    _remember_azure(ctx.site, subnet=subnet.id)
+    if subnet.provisioning_state == "Failed":
+        raise _failed_in_azure("GatewaySubnet", subnet.address_prefix, "Failed")
+    if not _succeeded(subnet.provisioning_state):
+        return _wait(ctx, "other", f"GatewaySubnet {subnet.address_prefix} is being created")
+    return Done(f"GatewaySubnet {subnet.address_prefix} {subnet.action or 'ready'}", subnet.id)
+
+
+def az_pip(ctx: StepContext) -> Done | Wait:
+    ips = ctx.client("azure").ensure_public_ips(ctx.intent, wait=False)
+    _remember_azure(ctx.site, **{f"public_ip_{i + 1}": ip.id for i, ip in enumerate(ips)})
+    pending = [ip.name for ip in ips if not _succeeded(ip.provisioning_state) or not ip.ip_address]
+    if pending:
+        return _wait(ctx, "other", f"public IP {', '.join(pending)} is being created")
+    addresses = [ip.ip_address for ip in ips]
+    ctx.share(azure_public_ips=addresses)
+    return Done(f"public IP {', '.join(addresses)}", ips[0].id, {"addresses": addresses})
+
+
+def az_lng(ctx: StepContext) -> Done | Wait:
+    lng = ctx.client("azure").ensure_local_gateway(ctx.intent, wait=False)
+    _remember_azure(ctx.site, local_network_gateway=lng.id)
+    if lng.provisioning_state == "Failed":
+        raise _failed_in_azure("local network gateway", lng.name, "Failed")
+    if not _succeeded(lng.provisioning_state):
+        return _wait(ctx, "other", f"local network gateway {lng.name} is being created")
+    endpoint = lng.fqdn or lng.gateway_ip
+    return Done(
+        f"local network gateway → {endpoint}, BGP {lng.bgp_asn}/{lng.bgp_peering_address}", lng.id
+    )
+
+
+def az_gateway(ctx: StepContext) -> Done | Wait:
+    client = ctx.client("azure")
+    gateway = client.get_gateway(ctx.intent)
+    if gateway is None or (
+        gateway.provisioning_state == "Failed" and not ctx.step.data.get("restarted")
+    ):
+        subnet_id = ctx.site.azure_ids.get("subnet") or client.get_gateway_subnet(ctx.intent).id
+        pip_ids = [
+            ctx.site.azure_ids[key]
+            for key in sorted(ctx.site.azure_ids)
+            if key.startswith("public_ip_")
+        ]
+        gateway = client.start_gateway(ctx.intent, subnet_id, pip_ids)
+        ctx.log(f"VPN gateway build {gateway.action or 'started'} ({gateway.provisioning_state})")
+        if gateway.provisioning_state == "Failed":
+            ctx.step.data["restarted"] = True
+    elif gateway.provisioning_state == "Succeeded" and not ctx.step.data.get("checked"):
+        # An existing gateway: adopt it if it matches (start_gateway sends no PUT then).
+        subnet_id = ctx.site.azure_ids.get("subnet", gateway.subnet_id)
+        gateway = client.start_gateway(ctx.intent, subnet_id, list(gateway.public_ip_ids))
+    ctx.step.data["checked"] = True
+    _remember_azure(ctx.site, gateway=gateway.id)
+    if gateway.provisioning_state == "Failed":
+        raise _failed_in_azure("VPN gateway", gateway.name, "Failed")
+    if not gateway.ready:
+        return _wait(
+            ctx,
+            "gateway",
+            f"VPN gateway {gateway.name} is being built ({gateway.provisioning_state}); "
+            "Azure takes 20–45 minutes",
+        )
+    bgp_ips = list(
+        gateway.custom_bgp_ips if ctx.intent.bgp_mode == "apipa" else gateway.default_bgp_ips
+    )
+    if ctx.intent.bgp_mode == "apipa" and not bgp_ips:
+        bgp_ips = [ctx.intent.azure_apipa_ip]
+    ctx.share(azure_bgp_ips=bgp_ips, azure_default_bgp_ips=list(gateway.default_bgp_ips))
+    return Done(
+        f"VPN gateway ready: ASN {gateway.asn}, BGP {', '.join(bgp_ips)}",
+        gateway.id,
+        {"bgp_ips": bgp_ips},
+    )
+
+
+def az_connection(ctx: StepContext) -> Done | Wait:
+    client = ctx.client("azure")
+    ids = ctx.site.azure_ids
+    conn = client.ensure_connection(
+        ctx.intent, ids["gateway"], ids["local_network_gateway"], str(ctx.site.psk), wait=False
+    )
+    _remember_azure(ctx.site, connection=conn.id)
+    if conn.provisioning_state == "Failed":
+        raise _failed_in_azure("connection", conn.name, "Failed")
+    if not _succeeded(conn.provisioning_state):
+        return _wait(ctx, "other", f"connection {conn.name} is being created")
+    return Done(f"connection {conn.name}: {conn.protocol} {conn.mode}, BGP on", conn.id)
+
+
+def az_psk(ctx: StepContext) -> Done | Wait:
+    """Set the PSK through the sharedkey operation (unless it already matches) and read it back."""
+    client = ctx.client("azure")
+    psk = str(ctx.site.psk)
+    if client.shared_key_matches(ctx.intent, psk):
+        return Done("pre-shared key read back from Azure: it matches")
+    if not ctx.step.data.get("set"):
+        client.set_shared_key(ctx.intent, psk, wait=False)
+        ctx.step.data["set"] = True
+        return _wait(ctx, "other", "pre-shared key sent through the sharedkey operation")
+    return _wait(ctx, "other", "waiting for Azure to store the pre-shared key")
+
+
+# ---------------------------------------------------------------- pfSense steps
+
+
+def _pf_state(ctx: StepContext) -> dict[str, Any]:
+    return dict(ctx.data.get("pf") or {})
+
+
+def _save_pf(ctx: StepContext, state: dict[str, Any]) -> None:
+    ctx.share(pf=state)
+    Site.objects.filter(pk=ctx.site.pk).update(pfsense_ids=state)
+
+
+def _azure_bgp_ip(ctx: StepContext) -> str:
+    if ctx.intent.bgp_mode == "apipa":
+        return ctx.intent.azure_apipa_ip
+    ips = ctx.data.get("azure_bgp_ips") or []
+    return ips[0] if ips else netplan.azure_default_bgp_ip(ctx.intent.gateway_subnet_prefix)
+
+
+def _desired(ctx: StepContext, state: dict[str, Any]):
+    return pfsense_push.build_desired(
+        ctx.intent,
+        state,
+        azure_public_ip=ctx.data["azure_public_ips"][0],
+        azure_bgp_ip=_azure_bgp_ip(ctx),
+        psk=str(ctx.site.psk),
+    )
+
+
+def _guarded(ctx: StepContext, state: dict[str, Any], work) -> Any:
+    """Run a pfSense write; on a permanent error undo this push and restore the checkpoint."""
+    try:
+        return work()
+    except ClientError as error:
+        _save_pf(ctx, state)
+        if error.permanent and state.get("checkpoint"):
+            ctx.log("pfSense push failed; rolling back what it wrote and restoring the checkpoint")
+            pfsense_push.rollback(ctx.client("pfsense"), state)
+            _save_pf(ctx, state)
+        raise
+
+
+def pf_preflight(ctx: StepContext) -> Done:
+    state = _pf_state(ctx)
+    client = ctx.client("pfsense")
+    pfsense_push.preflight(
+        client, ctx.intent, azure_public_ip=ctx.data["azure_public_ips"][0], state=state
+    )
+    items = pfsense_push.plan(client, _desired(ctx, state))
+    state["plan"] = [item.to_dict() for item in items]
+    pfsense_push.checkpoint(client, state)
+    _save_pf(ctx, state)
+    summary = ", ".join(f"{i.kind} {i.action}" for i in items)
+    return Done(f"preflight ok; plan: {summary}; checkpoint taken")
+
+
+def pf_phase1(ctx: StepContext) -> Done:
+    state = _pf_state(ctx)
+    client = ctx.client("pfsense")
+    desired = _desired(ctx, state)
+
+    def work():
+        before = client.find_phase1(descr=desired.phase1["descr"])
+        p1, action = client.ensure_phase1(desired.phase1, update_psk=True)
+        pfsense_push._record(
+            state,
+            "phase1",
+            desired.phase1["descr"],
+            action,
+            pfsense_push._before(before, desired.phase1),
+        )
+        state["ikeid"] = int(p1["ikeid"])
+        return action
+
+    action = _guarded(ctx, state, work)
+    _save_pf(ctx, state)
+    return Done(f"phase 1 to {ctx.data['azure_public_ips'][0]} {action} (ikeid {state['ikeid']})")
+
+
+def pf_rest(ctx: StepContext) -> Done:
+    state = _pf_state(ctx)
+    client = ctx.client("pfsense")
+    desired = _desired(ctx, state)
+
+    def work():
+        pfsense_push.write(client, desired, state, update_psk=True)
+        _save_pf(ctx, state)
+        pfsense_push.apply(client, state)
+
+    _guarded(ctx, state, work)
+    _save_pf(ctx, state)
+    changed = ", ".join(state.get("applied") or []) or "nothing"
+    return Done(
+        f"phase 2 (VTI {state.get('port')}), interface, rule and FRR written; applied: {changed}"
+    )
+
+
+# ---------------------------------------------------------------- both ends
+
+
+def verify(ctx: StepContext) -> Done | Wait:
+    """Both ends agree: Azure Connected + BGP up with routes, pfSense SA + BGP with prefixes."""
+    attempts = ctx.step.data.get("checks", 0) + 1
+    ctx.step.data["checks"] = attempts
+    azure = ctx.client("azure").read_status(ctx.intent)
+    state = _pf_state(ctx)
+    pf = pfsense_push.verify(
+        ctx.client("pfsense"), ctx.intent, state, attempt=0, max_attempts=10**6
+    )
+    azure_ok = (
+        not azure.error
+        and azure.tunnel == TunnelState.UP
+        and any(p.state == BgpState.ESTABLISHED for p in azure.bgp_peers)
+        and any(r.origin.lower() == "ebgp" for r in azure.learned_routes)
+    )
+    if pf["result"] == "failed":
+        raise ClientError(pf["reason"], permanent=True, code="VerifyFailed")
+    if azure_ok and pf["result"] == "ok":
+        learned = sorted({r.prefix for r in azure.learned_routes if r.origin.lower() == "ebgp"})
+        pfsense_push.finish(ctx.client("pfsense"), state)
+        _save_pf(ctx, state)
+        return Done(
+            f"Connected; BGP Established both ways; Azure learned {', '.join(learned)}",
+            data={"azure_learned": learned},
+        )
+    limit = settings.S2SVPN_VERIFY_SECONDS
+    if time.time() - _started(ctx) > limit:
+        reason = azure.error or pf["reason"] or f"Azure connection {azure.tunnel.value}"
+        raise ClientError(
+            f"The tunnel did not come up within {limit:.0f} s: {reason}. Check the status page "
+            "for a diagnosis, then Retry.",
+            permanent=True,
+            code="VerifyTimeout",
+        )
+    why = f"Azure: {azure.tunnel.value}; pfSense: {pf['reason'] or pf['result']}"
+    started = _started(ctx)
+    return Wait(min(max(expected(ctx, "other") / 4, 0.25), 5.0), why, data={"started_at": started})
 
 
 def provision_plan(site: Site) -> list[StepSpec]:
-    return []
+    intent = site.get_intent()
+    rest_deps = ("pf_phase1",) if intent.bgp_mode == "apipa" else ("pf_phase1", "az_gateway")
+    return [
+        StepSpec("az_subnet", "azure", "GatewaySubnet", az_subnet),
+        StepSpec("az_pip", "azure", "Public IP address", az_pip),
+        StepSpec("az_lng", "azure", "Local network gateway", az_lng),
+        StepSpec("az_gateway", "azure", "VPN gateway", az_gateway, ("az_subnet", "az_pip")),
+        StepSpec(
+            "pf_preflight", "pfsense", "Preflight, plan and checkpoint", pf_preflight, ("az_pip",)
+        ),
+        StepSpec("pf_phase1", "pfsense", "IPsec phase 1", pf_phase1, ("pf_preflight",)),
+        StepSpec(
+            "pf_rest",
+            "pfsense",
+            "Phase 2 (VTI), interface, firewall rule, FRR BGP",
+            pf_rest,
+            rest_deps,
+        ),
+        StepSpec("az_connection", "azure", "Connection", az_connection, ("az_gateway", "az_lng")),
+        StepSpec(
+            "az_psk", "azure", "Pre-shared key (set and read back)", az_psk, ("az_connection",)
+        ),
+        StepSpec(
+            "verify",
+            "both",
+            "Tunnel Connected, BGP Established both ways",
+            verify,
+            ("az_psk", "pf_rest"),
+        ),
+    ]
 
 
-def teardown_plan(site: Site) -> list[StepSpec]:
-    return []
+# ---------------------------------------------------------------- push (pfSense only)
+
+
+def _azure_facts(ctx: StepContext) -> Done | Wait:
+    client = ctx.client("azure")
+    gateway = client.get_gateway(ctx.intent)
+    if gateway is None or not gateway.ready:
+        raise ClientError(
+            "The Azure VPN gateway does not exist or is not ready; provision the site first.",
+            permanent=True,
+            code="GatewayMissing",
+        )
+    ips = [client.get_public_ip(ctx.intent, name).ip_address for name in ctx.intent.public_ip_names]
+    bgp = list(
+        gateway.custom_bgp_ips if ctx.intent.bgp_mode == "apipa" else gateway.default_bgp_ips
+    )
+    ctx.share(azure_public_ips=ips, azure_bgp_ips=bgp)
+    return Done(f"Azure gateway {', '.join(ips)}, BGP {', '.join(bgp)}")
 
 
 def push_plan(site: Site) -> list[StepSpec]:
-    return []
+    return [
+        StepSpec("az_facts", "azure", "Read the Azure gateway", _azure_facts),
+        StepSpec(
+            "pf_preflight", "pfsense", "Preflight, plan and checkpoint", pf_preflight, ("az_facts",)
+        ),
+        StepSpec("pf_phase1", "pfsense", "IPsec phase 1", pf_phase1, ("pf_preflight",)),
+        StepSpec(
+            "pf_rest",
+            "pfsense",
+            "Phase 2 (VTI), interface, firewall rule, FRR BGP",
+            pf_rest,
+            ("pf_phase1",),
+        ),
+        StepSpec(
+            "verify", "both", "Tunnel Connected, BGP Established both ways", verify, ("pf_rest",)
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- teardown
+
+
+def _deleter(kind: str, method: str, key: str):
+    def step(ctx: StepContext) -> Done | Wait:
+        outcome = getattr(ctx.client("azure"), method)(ctx.intent, wait=False)
+        if outcome == "deleting":
+            return _wait(
+                ctx, "gateway" if key == "gateway" else "other", f"{kind} is being deleted"
+            )
+        with transaction.atomic():
+            fresh = Site.objects.select_for_update().get(pk=ctx.site.pk)
+            fresh.azure_ids = {
+                k: v for k, v in fresh.azure_ids.items() if not (k == key or k.startswith(key))
+            }
+            fresh.save(update_fields=["azure_ids"])
+        return Done(f"{kind} {'deleted' if outcome == 'deleted' else 'already gone'}")
+
+    return step
+
+
+def pf_teardown(ctx: StepContext) -> Done:
+    removed = pfsense_push.teardown(
+        ctx.client("pfsense"), ctx.intent, dict(ctx.site.pfsense_ids or {})
+    )
+    Site.objects.filter(pk=ctx.site.pk).update(pfsense_ids={})
+    return Done("removed from pfSense: " + (", ".join(removed) or "nothing left to remove"))
+
+
+def teardown_plan(site: Site) -> list[StepSpec]:
+    specs = [
+        StepSpec("pf_teardown", "pfsense", "Remove s2svpn's objects from pfSense", pf_teardown),
+        StepSpec(
+            "az_connection",
+            "azure",
+            "Delete the connection",
+            _deleter("connection", "delete_connection", "connection"),
+        ),
+        StepSpec(
+            "az_lng",
+            "azure",
+            "Delete the local network gateway",
+            _deleter("local network gateway", "delete_local_gateway", "local_network_gateway"),
+            ("az_connection",),
+        ),
+        StepSpec(
+            "az_gateway",
+            "azure",
+            "Delete the VPN gateway",
+            _deleter("VPN gateway", "delete_gateway", "gateway"),
+            ("az_connection",),
+        ),
+        StepSpec(
+            "az_pip",
+            "azure",
+            "Delete the public IP address(es)",
+            _deleter("public IP", "delete_public_ips", "public_ip_"),
+            ("az_gateway",),
+        ),
+    ]
+    if (site.intent or {}).get("delete_gateway_subnet", True):
+        specs.append(
+            StepSpec(
+                "az_subnet",
+                "azure",
+                "Delete the GatewaySubnet",
+                _deleter("GatewaySubnet", "delete_gateway_subnet", "subnet"),
+                ("az_gateway",),
+            )
+        )
+    return specs
+
+
+# ---------------------------------------------------------------- bookkeeping
+
+
+def on_run_started(run: Run) -> None:
+    status = SiteStatus.TEARING_DOWN if run.kind == RunKind.TEARDOWN else SiteStatus.PROVISIONING
+    Site.objects.filter(pk=run.site_id).update(status=status)
 
 
 def on_run_finished(run: Run) -> None:
-    """Called inside the transaction that finishes a run."""
+    """Called inside the transaction that finishes a run: keep the site's status in step."""
+    ok = run.status == RunStatus.SUCCEEDED
+    if run.kind == RunKind.TEARDOWN:
+        status = SiteStatus.REMOVED if ok else SiteStatus.FAILED
+    else:
+        status = SiteStatus.ACTIVE if ok else SiteStatus.FAILED
+    Site.objects.filter(pk=run.site_id).update(status=status)

@@ -6,8 +6,6 @@ fill a site with the sandboxes' URLs, CA and API key, and prints the same for hu
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import threading
 from pathlib import Path
@@ -53,10 +51,7 @@ class Command(BaseCommand):
             lab=options["lab"],
         )
         info = sandboxes.connection_info()
-        path = state_dir / "connection.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(info, fh, indent=2)
+        path = sandboxes.write_connection_file(state_dir / "connection.json")
         self.stdout.write(
             "Sandboxes running (profile %s):\n"
             "  ARM (Azure)  %s  subscription %s\n"

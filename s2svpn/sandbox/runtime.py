@@ -1,0 +1,96 @@
+"""Start both sandboxes around one World, seeded with the canonical customer VNet.
+
+Used by ``manage.py sandbox`` (and so by ``make run``), by the test fixtures and by the benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s2svpn.intent import CANONICAL
+from s2svpn.sandbox.arm import ArmSandbox
+from s2svpn.sandbox.pfsense import PfSenseSandbox
+from s2svpn.sandbox.world import World
+
+
+@dataclass
+class Sandboxes:
+    arm: ArmSandbox
+    pfsense: PfSenseSandbox
+    world: World
+    state_dir: Path
+
+    def connection_info(self) -> dict[str, Any]:
+        """What a site needs to point at the sandboxes (the wizard's "Use the sandbox")."""
+        return {
+            "arm_base_url": self.arm.base_url,
+            "subscription_id": self.arm.subscription_id,
+            "ca_file": str(self.arm.ca_file),
+            "pfsense_url": self.pfsense.base_url,
+            "pfsense_api_key": self.pfsense.api_key,
+            "pfsense_ca_file": str(self.pfsense.ca_file or ""),
+            "pfsense_fingerprint": self.pfsense.fingerprint or "",
+            "resource_group": CANONICAL.resource_group,
+            "vnet_name": CANONICAL.vnet_name,
+            "location": CANONICAL.location,
+            "timing": {
+                "gateway_seconds": self.arm.timing.gateway_seconds,
+                "other_seconds": self.arm.timing.other_seconds,
+            },
+        }
+
+    def write_connection_file(self, path: Path) -> Path:
+        """Write ``connection_info()`` (it holds the sandbox API key) with mode 0600."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(self.connection_info(), fh, indent=2)
+        return path
+
+    def stop(self) -> None:
+        self.pfsense.stop()
+        self.arm.stop()
+
+
+def seed_canonical(arm: ArmSandbox) -> None:
+    """The customer's existing VNet of the canonical scenario (idempotent)."""
+    arm.seed_vnet(
+        CANONICAL.resource_group,
+        CANONICAL.vnet_name,
+        CANONICAL.location,
+        list(CANONICAL.vnet_prefixes),
+        [("workload", "172.16.20.0/24")],
+    )
+
+
+def start_sandboxes(
+    state_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    arm_port: int = 0,
+    pfsense_port: int = 0,
+    profile: str = "default",
+    gateway_seconds: float | None = None,
+    lab: bool = False,
+) -> Sandboxes:
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if lab:
+        from s2svpn.lab.world import LabWorld  # real strongSwan + FRR (Linux, root)
+
+        world: World = LabWorld(state_dir / "lab")
+    else:
+        world = World()
+    arm = ArmSandbox(state_dir / "arm", profile=profile, world=world, host=host, port=arm_port)
+    if gateway_seconds is not None:
+        arm.timing.gateway_seconds = gateway_seconds
+    arm.start()
+    seed_canonical(arm)
+    pfsense = PfSenseSandbox(state_dir / "pfsense", world=world, host=host, port=pfsense_port)
+    pfsense.start()
+    return Sandboxes(arm=arm, pfsense=pfsense, world=world, state_dir=state_dir)

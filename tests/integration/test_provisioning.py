@@ -1,0 +1,104 @@
+"""One run across both ends, executed by a real Celery worker on Redis against the sandboxes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import make_sandbox_site
+from wizard.engine import start_run
+from wizard.models import Run, RunKind, RunStatus, SiteStatus
+
+pytestmark = pytest.mark.integration
+
+
+def wait_for_run(run: Run, procs, timeout: float = 90) -> Run:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.is_terminal:
+            return run
+        time.sleep(0.2)
+    steps = {s.key: (s.state, s.message) for s in run.steps.all()}
+    raise AssertionError(f"run did not finish: {run.status} {steps}\n{procs.log()[-4000:]}")
+
+
+def only(boxes, kind: str) -> list[dict]:
+    return [r for r in boxes.arm.resources(kind)]
+
+
+def test_provisioning_the_canonical_scenario_ends_connected_with_state_equal_to_the_intent(
+    sandboxes, celery_worker
+):
+    site = make_sandbox_site(sandboxes, slug="canon")
+    run = wait_for_run(start_run(site, RunKind.PROVISION), celery_worker)
+    assert run.status == RunStatus.SUCCEEDED, (
+        run.error,
+        list(run.steps.values("key", "state", "error")),
+    )
+    site.refresh_from_db()
+    assert site.status == SiteStatus.ACTIVE
+    intent = site.get_intent()
+
+    subnet = next(s for s in sandboxes.arm.resources("subnets") if s["name"] == "GatewaySubnet")
+    assert subnet["properties"]["addressPrefix"] == "172.16.19.224/27"
+    gateway = next(
+        g
+        for g in sandboxes.arm.resources("virtualNetworkGateways")
+        if g["name"] == intent.gateway_name
+    )
+    props = gateway["properties"]
+    assert props["provisioningState"] == "Succeeded"
+    assert props["vpnType"] == "RouteBased" and props["enableBgp"] is True
+    assert props["bgpSettings"]["asn"] == 65515
+    assert props["bgpSettings"]["bgpPeeringAddresses"][0]["defaultBgpIpAddresses"] == [
+        "172.16.19.254"
+    ]
+    lng = next(
+        r for r in sandboxes.arm.resources("localNetworkGateways") if r["name"] == intent.lng_name
+    )
+    assert lng["properties"]["fqdn"] == "home-s2s.example.net"
+    assert lng["properties"]["bgpSettings"]["asn"] == 65010
+    assert lng["properties"]["bgpSettings"]["bgpPeeringAddress"] == "10.0.0.1"
+    assert not (lng["properties"].get("localNetworkAddressSpace") or {}).get("addressPrefixes")
+    conn = next(
+        r for r in sandboxes.arm.resources("connections") if r["name"] == intent.connection_name
+    )
+    cp = conn["properties"]
+    assert (cp["connectionProtocol"], cp["connectionMode"], cp["enableBgp"]) == (
+        "IKEv2",
+        "ResponderOnly",
+        True,
+    )
+    assert cp["ipsecPolicies"] == [
+        {
+            "saLifeTimeSeconds": 27000,
+            "saDataSizeKilobytes": 102400000,
+            "ipsecEncryption": "GCMAES256",
+            "ipsecIntegrity": "GCMAES256",
+            "ikeEncryption": "AES256",
+            "ikeIntegrity": "SHA256",
+            "dhGroup": "DHGroup14",
+            "pfsGroup": "PFS2048",
+        }
+    ]
+    for resource in (
+        "subnets",
+        "publicIPAddresses",
+        "virtualNetworkGateways",
+        "localNetworkGateways",
+        "connections",
+    ):
+        for r in sandboxes.arm.resources(resource):
+            assert r["properties"].get("provisioningState", "Succeeded") == "Succeeded", r["id"]
+
+    steps = {s.key: s for s in run.steps.all()}
+    assert "matches" in steps["az_psk"].message
+    assert "Connected" in steps["verify"].message
+    view = next(v for v in sandboxes.world.view() if v.azure_key.endswith(intent.connection_name))
+    assert view.ike_up and view.child_up
+    assert set(view.azure_learned) == {"10.0.0.0/24", "192.168.2.0/24"}
+    assert "172.16.0.0/16" in view.pfsense_learned
+    # phase 1 was written while the gateway was still being built (or at the latest when it finished)
+    assert steps["pf_phase1"].finished <= steps["az_gateway"].finished
