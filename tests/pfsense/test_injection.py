@@ -7,6 +7,9 @@ import json
 import re
 from dataclasses import replace
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from s2svpn import pfsense_plan as plans
 from tests.pfsense.test_push import run_push
 
@@ -81,3 +84,15 @@ def test_vtysh_queries_accept_only_an_ip_address():
         pass
     else:  # pragma: no cover
         raise AssertionError("a non-IP neighbor reached a command")
+
+
+@settings(max_examples=60, deadline=None)
+@given(descr=st.text(min_size=0, max_size=300))
+def test_any_description_round_trips_through_base64_and_never_appears_in_a_command(descr):
+    sections = {"frrbgpneighbors": [{"peer": "172.16.19.254", "descr": descr}]}
+
+    commands = plans.frr_write_commands(sections, "fedcba9876543210")
+
+    assert all(SAFE_COMMAND.match(command) for command in commands)
+    assert all(len(command) <= plans.COMMAND_MAX for command in commands)
+    assert staged_payloads(commands) == [sections]
