@@ -20,6 +20,7 @@ This module only knows about namespaces and daemons; what runs in them is render
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -156,6 +157,11 @@ class Lab:
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         os.chmod(self.base, 0o755)  # FRR runs as user frr and must traverse it
+        if not traversable(self.base):
+            raise LabError(
+                f"FRR runs as user frr and cannot reach {self.base}: a parent directory is not "
+                "world-executable. Use a directory under /tmp (the default) or chmod o+x its parents."
+            )
         self.prefix = prefix or f"{LAB_NS_PREFIX}{uuid.uuid4().hex[:6]}"
         self.procs: dict[str, subprocess.Popen] = {}
         self.namespaces: list[str] = []
@@ -221,12 +227,21 @@ class Lab:
             return ""
 
     # ---- topology --------------------------------------------------------------------------
-    def build(self, *, ports_forwarded: bool = False, azure_drops_ike_init: bool = False) -> None:
+    def build(
+        self,
+        *,
+        ports_forwarded: bool = False,
+        azure_drops_ike_init: bool = False,
+        azure_public_ip: str = AZURE_PUBLIC_IP,
+        nat_public_ip: str = NAT_PUBLIC_IP,
+    ) -> None:
         """Namespaces, links, the home router's masquerade (and optional port forwarding).
 
         ``azure_drops_ike_init`` makes the Azure end ignore IKE_SA_INIT requests (connection mode
-        InitiatorOnly: Azure only initiates, never answers).
+        InitiatorOnly: Azure only initiates, never answers). The two public addresses may be any
+        IPv4 (each sits on a /24 with the lab's internet router).
         """
+        self.azure_public_ip, self.nat_public_ip = azure_public_ip, nat_public_ip
         for node in NODES:
             name = self.ns(node)
             _run(["ip", "netns", "add", name])
@@ -242,11 +257,12 @@ class Lab:
                 "net.ipv6.conf.all.disable_ipv6=1",
                 "net.ipv6.conf.default.disable_ipv6=1",
             )
-        self._veth("az", "az-wan", f"{AZURE_PUBLIC_IP}/24", "inet", "inet-az", f"{INET_AZ_IP}/24")
-        self._veth("nat", "nat-wan", f"{NAT_PUBLIC_IP}/24", "inet", "inet-nat", f"{INET_NAT_IP}/24")
+        inet_az, inet_nat = _router_side(azure_public_ip), _router_side(nat_public_ip)
+        self._veth("az", "az-wan", f"{azure_public_ip}/24", "inet", "inet-az", f"{inet_az}/24")
+        self._veth("nat", "nat-wan", f"{nat_public_ip}/24", "inet", "inet-nat", f"{inet_nat}/24")
         self._veth("nat", "nat-lan", f"{NAT_LAN_IP}/24", "onprem", "op-wan", f"{PFSENSE_WAN_IP}/24")
-        self.ip("az", "route", "add", "default", "via", INET_AZ_IP)
-        self.ip("nat", "route", "add", "default", "via", INET_NAT_IP)
+        self.ip("az", "route", "add", "default", "via", inet_az)
+        self.ip("nat", "route", "add", "default", "via", inet_nat)
         self.ip("onprem", "route", "add", "default", "via", NAT_LAN_IP)
         forward = (
             "  chain pre {\n   type nat hook prerouting priority dstnat; policy accept;\n"
@@ -281,6 +297,16 @@ class Lab:
         for node, ifname, address in ((a, a_if, a_ip), (b, b_if, b_ip)):
             self.ip(node, "addr", "add", address, "dev", ifname)
             self.ip(node, "link", "set", ifname, "up")
+
+    def block_inbound_tunnel(self, node: str) -> None:
+        """What pf does on enc0 without a pass rule: drop new connections arriving from the
+        tunnel; replies to connections the node opened itself (its state) still pass."""
+        rules = (
+            "table inet tunnel {\n  chain in {\n   type filter hook input priority 0; policy accept;\n"
+            '   iifname "ipsec0" ct state established,related accept\n'
+            '   iifname "ipsec0" drop\n  }\n}\n'
+        )
+        _run(["ip", "netns", "exec", self.ns(node), "nft", "-f", "-"], input=rules)
 
     def add_local(self, node: str, address: str) -> None:
         """An address the node owns (LAN IP, BGP IP, a VM in the VNet): /32 on ``lo``."""
@@ -397,6 +423,19 @@ class Lab:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def traversable(path: Path) -> bool:
+    """Can another user (frr) walk down to ``path``? Every ancestor needs o+x."""
+    path = Path(path).resolve()
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+def _router_side(address: str) -> str:
+    """The lab internet router's address on a public address's /24 (.1, or .254 if taken)."""
+    net = ipaddress.ip_interface(f"{address}/24").network
+    first = net.network_address + 1
+    return str(first if str(first) != address else net.broadcast_address - 1)
 
 
 def lab_namespaces() -> list[str]:
