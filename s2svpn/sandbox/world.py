@@ -308,9 +308,9 @@ def _bgp(world: World, azure: AzureEnd, end: PfSenseEnd, view: TunnelView) -> No
     view.pfsense_learned = tuple(azure.advertised_prefixes)
 
 
-def _evaluate_one(world: World, azure: AzureEnd) -> TunnelView:
+def _evaluate_one(world: World, azure_key: str, azure: AzureEnd) -> TunnelView:
     key, end = pair_firewall(world, azure)
-    view = TunnelView(azure_key=azure.connection_id, pfsense_key=key)
+    view = TunnelView(azure_key=azure_key, pfsense_key=key)
     if not azure.gateway_ready:
         view.reason = "the VPN gateway is still being built (this takes 20-45 minutes)."
         return view
@@ -390,7 +390,7 @@ def evaluate(world: World) -> list[TunnelView]:
     views = []
     for key in sorted(world.azure):
         azure = world.azure[key]
-        view = _evaluate_one(world, azure)
+        view = _evaluate_one(world, key, azure)
         world.was_up[azure.connection_id] = view.child_up
         views.append(view)
     return views
