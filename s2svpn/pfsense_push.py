@@ -18,6 +18,7 @@ firewall at a time is the caller's lock.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -35,12 +36,14 @@ __all__ = [
     "build_desired",
     "checkpoint",
     "finish",
+    "new_push_state",
     "plan",
     "preflight",
     "rollback",
     "teardown",
     "verify",
     "write",
+    "write_phase1",
 ]
 
 SUBSYSTEMS = ("ipsec", "interfaces", "firewall", "frr")
@@ -66,6 +69,15 @@ class PlanItem:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+CARRIED_OVER = ("psk_salt", "psk_digest", "frr_owned", "installed_frr")
+
+
+def new_push_state(previous: dict | None = None) -> dict:
+    """A fresh state for the next push of a site, keeping what must outlive one push: the PSK
+    digest (so an unchanged key is not re-sent) and what s2svpn owns in FRR (for teardown)."""
+    return {key: previous[key] for key in CARRIED_OVER if previous and key in previous}
 
 
 # ---- preflight & plan ------------------------------------------------------------------------------
@@ -170,7 +182,36 @@ def _record(state: dict, kind: str, key: str, action: str, before: dict | None =
         changed.append(_KIND_SUBSYSTEM[kind])
 
 
-def write(client: Any, desired: PfSenseDesired, state: dict, *, update_psk: bool = False) -> dict:
+def _psk_digest(psk: str, state: dict) -> str:
+    """A salted, slow digest of the PSK: lets a later push notice a new key without storing it."""
+    salt = state.setdefault("psk_salt", secrets.token_hex(16))
+    return hashlib.pbkdf2_hmac("sha256", psk.encode(), bytes.fromhex(salt), 200_000).hex()
+
+
+def write_phase1(
+    client: Any, desired: PfSenseDesired, state: dict, *, update_psk: bool | None = None
+) -> str:
+    """Create/update s2svpn's phase 1 alone (it can be staged while Azure builds the gateway).
+
+    The API never returns the PSK, so a changed key cannot be seen on the firewall; with
+    ``update_psk=None`` the key is re-sent only when it differs from the one the last push wrote
+    (compared through a salted digest kept in ``state``). ``True`` always re-sends it.
+    """
+    descr = desired.phase1["descr"]
+    digest = _psk_digest(desired.phase1["pre_shared_key"], state)
+    if update_psk is None:
+        update_psk = state.get("psk_digest") != digest  # unknown (None) -> re-send to be sure
+    before = client.find_phase1(descr=descr)
+    p1, action = client.ensure_phase1(desired.phase1, update_psk=bool(update_psk and before))
+    _record(state, "phase1", descr, action, _before(before, desired.phase1))
+    state["ikeid"] = int(p1["ikeid"])
+    state["psk_digest"] = digest
+    return action
+
+
+def write(
+    client: Any, desired: PfSenseDesired, state: dict, *, update_psk: bool | None = None
+) -> dict:
     """Write every object without applying. Re-running after a failure continues where it was."""
     if not state.get("checkpoint"):
         raise PushError(
@@ -178,12 +219,8 @@ def write(client: Any, desired: PfSenseDesired, state: dict, *, update_psk: bool
             permanent=True,
             code="NO_CHECKPOINT",
         )
-    descr = desired.phase1["descr"]
-    before = client.find_phase1(descr=descr)
-    p1, action = client.ensure_phase1(desired.phase1, update_psk=update_psk)
-    _record(state, "phase1", descr, action, _before(before, desired.phase1))
-    ikeid = int(p1["ikeid"])
-    state["ikeid"] = ikeid
+    write_phase1(client, desired, state, update_psk=update_psk)
+    ikeid = int(state["ikeid"])
 
     before = client.find_phase2(desired.phase2["descr"], ikeid)
     p2, action = client.ensure_phase2(desired.phase2, ikeid)
@@ -224,8 +261,23 @@ def _write_frr(client: Any, desired: PfSenseDesired, state: dict) -> None:
 
 
 def _frr_ownership(current: dict, merged: dict, previous: dict | None) -> dict:
-    """What s2svpn adds/changes in the FRR sections, so teardown can give back exactly that."""
+    """What s2svpn adds/changes in the FRR sections, so teardown can give back exactly that.
+
+    A later push keeps what an earlier one recorded and adds only what is new this time."""
     if previous:
+        later = _frr_ownership(current, merged, None)
+        for section in ("frr", "frrbgp", "frrbgpadvanced"):
+            previous.setdefault("added", {}).setdefault(section, [])
+            previous.setdefault("changed", {}).setdefault(section, {})
+            if section in later["created"] and section not in previous.get("created", []):
+                previous.setdefault("created", []).append(section)
+            for key in later["added"].get(section, []):
+                if key not in previous["added"][section]:
+                    previous["added"][section].append(key)
+            for key, value in later["changed"].get(section, {}).items():
+                previous["changed"][section].setdefault(key, value)
+        for key in ("rows", "neighbors"):
+            previous[key] = list(dict.fromkeys([*previous.get(key, []), *later[key]]))
         return previous
     owned: dict[str, Any] = {"added": {}, "changed": {}, "rows": [], "neighbors": [], "created": []}
     for section in ("frr", "frrbgp", "frrbgpadvanced"):

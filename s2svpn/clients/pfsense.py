@@ -227,6 +227,8 @@ class PfSenseClient:
                 base_url=self.base_url, headers=headers, timeout=timeout, verify=verify
             )
 
+    fetch_fingerprint = staticmethod(fetch_fingerprint)
+
     def close(self) -> None:
         self._http.close()
 

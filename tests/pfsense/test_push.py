@@ -96,11 +96,11 @@ def test_the_canonical_push_yields_exactly_the_expected_objects(client, sandbox,
 
 
 def test_a_second_push_plans_no_change_and_writes_nothing(client, sandbox, intent):
-    run_push(client, intent)
+    first = run_push(client, intent)
     before = sandbox.snapshot()
     sent = len(writes(sandbox))
 
-    state = run_push(client, intent)
+    state = run_push(client, intent, push.new_push_state(first))
 
     assert {item["action"] for item in state["plan"]} == {"unchanged"}
     assert state.get("done", []) == [] and state["applied"] == []
@@ -185,6 +185,16 @@ def test_teardown_removes_exactly_what_s2svpn_created(client, sandbox, intent):
     assert sandbox.snapshot() == before
 
 
+def test_teardown_after_several_pushes_still_gives_back_the_frr_settings(client, sandbox, intent):
+    before = sandbox.snapshot()
+    first = run_push(client, intent)
+    second = run_push(client, intent, push.new_push_state(first))
+
+    push.teardown(client, intent, second)
+
+    assert sandbox.snapshot() == before
+
+
 def test_teardown_leaves_other_bgp_neighbors_and_networks_alone(client, sandbox, intent):
     other = {
         "frr": {"enable": "on", "password": "x"},
@@ -203,3 +213,25 @@ def test_teardown_leaves_other_bgp_neighbors_and_networks_alone(client, sandbox,
     push.teardown(client, intent, state)
 
     assert sandbox.snapshot() == before
+
+
+def test_a_new_psk_is_sent_again_although_the_firewall_never_shows_it(client, sandbox, intent):
+    first = run_push(client, intent)
+    state = push.new_push_state(first)
+    push.preflight(client, intent, azure_public_ip=AZURE_PUBLIC_IP, state=state)
+    rotated = push.build_desired(
+        intent, state, azure_public_ip=AZURE_PUBLIC_IP, azure_bgp_ip=AZURE_BGP_IP, psk="n3w" * 12
+    )
+    push.checkpoint(client, state)
+
+    push.write(client, rotated, state)
+
+    assert sandbox.config["ipsec"]["phase1"][0]["pre_shared_key"] == "n3w" * 12
+    assert state["changed"] == ["ipsec"]
+    assert "n3w" * 12 not in str(state)
+
+
+def test_a_fresh_state_re_sends_the_psk_because_it_cannot_know_it(client, sandbox, intent):
+    run_push(client, intent)
+    state = run_push(client, intent)
+    assert state["done"][0]["kind"] == "phase1" and state["applied"] == ["ipsec"]
