@@ -1,0 +1,90 @@
+"""The wizard's cast: a logged-in owner, a draft site with every answer of the canonical
+scenario, and a real DNS server on loopback that publishes the home end's DDNS name."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from s2svpn.intent import SiteIntent
+from tests.domain.dnsserver import LocalDns
+from wizard.models import AzureAuth, Site, SiteStatus
+
+VNETS = [
+    {
+        "name": "vnet-hub",
+        "location": "westeurope",
+        "resource_group": "rg-home-s2s",
+        "address_prefixes": ["172.16.0.0/16"],
+        "subnets": [["workload", "172.16.20.0/24"]],
+    },
+    {
+        "name": "vnet-spoke",
+        "location": "westeurope",
+        "resource_group": "rg-home-s2s",
+        "address_prefixes": ["10.50.0.0/16"],
+        "subnets": [["GatewaySubnet", "10.50.255.224/27"], ["apps", "10.50.1.0/24"]],
+    },
+]
+
+PSK = "Zq7hT2mW9xVb4Lc8Nf1Rk6Pd3Sg5Jy0Ua"  # 34 characters of the generator's alphabet
+
+
+def canonical_answers() -> dict:
+    answers = SiteIntent().to_dict()
+    for key in ("slug", "resource_group", "location", "vnet_name"):
+        answers.pop(key)
+    answers["_wizard"] = {
+        "vnets": VNETS,
+        "pfsense": {
+            "frr_installed": True,
+            "interfaces": ["wan", "lan"],
+            "pfsense_version": "2.8.0",
+        },
+    }
+    return answers
+
+
+@pytest.fixture
+def draft(db) -> Site:
+    """A draft whose answers are the canonical scenario; every step is reachable."""
+    return Site.objects.create(
+        name="Home lab",
+        slug="home",
+        status=SiteStatus.DRAFT,
+        wizard_step="review",
+        azure_auth=AzureAuth.SERVICE_PRINCIPAL,
+        tenant_id="11111111-2222-3333-4444-555555555555",
+        client_id="66666666-7777-8888-9999-000000000000",
+        client_secret="sp-secret-value-not-to-be-shown",
+        subscription_id="00000000-0000-0000-0000-0000000000aa",
+        resource_group="rg-home-s2s",
+        location="westeurope",
+        vnet_name="vnet-hub",
+        pfsense_url="https://192.0.2.10",
+        pfsense_api_key="pfsense-api-key-not-to-be-shown",
+        pfsense_fingerprint="ab" * 32,
+        psk=PSK,
+        intent=canonical_answers(),
+    )
+
+
+def step_url(site: Site, step: str) -> str:
+    return reverse("wizard:step", args=[site.slug, step])
+
+
+@pytest.fixture
+def dns(settings):
+    """A real DNS server on 127.0.0.1 that the wizard asks (settings.S2SVPN_DNS_SERVERS)."""
+    server = LocalDns()
+    server.start(
+        {
+            "home-s2s.example.net": [("A", "203.0.113.2", 60)],
+            "two.example.net": [("A", "203.0.113.2", 60), ("A", "203.0.113.3", 60)],
+            "v6only.example.net": [("AAAA", "2001:db8::2", 60)],
+        }
+    )
+    settings.S2SVPN_DNS_SERVERS = [server.address]
+    settings.S2SVPN_DNS_TIMEOUT = 2.0
+    yield server
+    server.stop()

@@ -1,0 +1,361 @@
+"""The review plan: every object a provisioning run creates on both ends, with its key values.
+
+``build_plan(site)`` is what the wizard's review page shows before Launch and what a test compares
+with the sandboxes after the run. Azure names follow :class:`~s2svpn.intent.SiteIntent`; pfSense
+bodies come from :func:`s2svpn.pfsense_plan.desired_pfsense`, the same compiler the push uses, so
+the plan cannot drift from what is written. Costs are :mod:`s2svpn.cost` estimates.
+
+References: Azure resources https://learn.microsoft.com/azure/vpn-gateway/tutorial-site-to-site-portal,
+pfSense objects https://pfrest.org/api-docs/ and reference/pfsense.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from s2svpn import cost, netplan
+from s2svpn.intent import SiteIntent
+from wizard.models import RunKind, RunStatus, Site
+
+Action = Literal["create", "reuse", "update"]
+
+AZURE_PUBLIC_IP_PENDING = "(the gateway's public IP, known once it is created)"
+GATEWAY_MINUTES_REAL = 45  # Azure: 20-45+ minutes for the VPN gateway
+GATEWAY_MINUTES_SANDBOX = 2
+
+
+@dataclass(frozen=True)
+class PlanObject:
+    end: Literal["azure", "pfsense"]
+    kind: str
+    name: str
+    values: dict[str, Any]
+    action: Action = "create"
+
+
+@dataclass(frozen=True)
+class Plan:
+    objects: list[PlanObject]
+    monthly_cost: float | None
+    expected_minutes: int
+    hourly_cost: float | None = None
+    cost_lines: tuple[tuple[str, float], ...] = ()
+    cost_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def by_end(self, end: str) -> list[PlanObject]:
+        return [o for o in self.objects if o.end == end]
+
+    @property
+    def azure(self) -> list[PlanObject]:
+        return self.by_end("azure")
+
+    @property
+    def pfsense(self) -> list[PlanObject]:
+        return self.by_end("pfsense")
+
+
+def normalise_facts(data: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's shared data with the first public IP / BGP IP also under singular keys."""
+    facts = dict(data or {})
+    ips = facts.get("azure_public_ips") or []
+    if ips and not facts.get("azure_public_ip"):
+        facts["azure_public_ip"] = ips[0]
+    bgp = facts.get("azure_bgp_ips") or []
+    if bgp and not facts.get("azure_bgp_ip"):
+        facts["azure_bgp_ip"] = bgp[0]
+    return facts
+
+
+def known_facts(site: Site) -> dict[str, Any]:
+    """Facts provisioning runs of this site learnt (public IPs, Azure BGP IPs), newest last."""
+    facts: dict[str, Any] = {}
+    if site.pk:
+        for run in site.runs.filter(kind=RunKind.PROVISION).order_by("created"):
+            facts.update({k: v for k, v in (run.data or {}).items() if v})
+    return normalise_facts(facts)
+
+
+def _wizard(site: Site) -> dict[str, Any]:
+    return dict((site.intent or {}).get("_wizard") or {})
+
+
+def _existing_gateway_subnet(site: Site, intent: SiteIntent) -> str | None:
+    for vnet in _wizard(site).get("vnets") or []:
+        if vnet.get("name") == site.vnet_name:
+            for name, prefix in vnet.get("subnets") or []:
+                if name == netplan.GATEWAY_SUBNET_NAME:
+                    return prefix
+    return None
+
+
+def _provisioned(site: Site) -> bool:
+    if not site.pk:
+        return False
+    return site.runs.filter(kind=RunKind.PROVISION, status=RunStatus.SUCCEEDED).exists()
+
+
+def azure_bgp_ip(intent: SiteIntent, facts: dict[str, Any] | None = None) -> str:
+    """Azure's BGP address: learnt from a run, chosen (APIPA), or predicted from the subnet."""
+    facts = facts or {}
+    if facts.get("azure_bgp_ip"):
+        return str(facts["azure_bgp_ip"])
+    transit = netplan.transit_for(intent, None)
+    if transit is not None:
+        return transit.azure_ip
+    try:
+        return netplan.azure_default_bgp_ip(intent.gateway_subnet_prefix)
+    except netplan.AddressError:
+        return ""
+
+
+def _policy_text(intent: SiteIntent) -> str:
+    p = intent.policy
+    return (
+        f"IKE {p.ike_encryption}/{p.ike_integrity}/{p.dh_group}, IPsec {p.ipsec_encryption}/"
+        f"{p.ipsec_integrity}/{p.pfs_group}, SA {p.sa_lifetime_seconds} s / "
+        f"{p.sa_data_size_kilobytes} KB"
+    )
+
+
+def azure_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list[PlanObject]:
+    again: Action = "reuse" if _provisioned(site) else "create"
+    existing = _existing_gateway_subnet(site, intent)
+    subnet_action: Action = (
+        "reuse" if existing and existing == intent.gateway_subnet_prefix else again
+    )
+    bgp_ip = azure_bgp_ip(intent, facts)
+    objects = [
+        PlanObject(
+            "azure",
+            "GatewaySubnet",
+            netplan.GATEWAY_SUBNET_NAME,
+            {
+                "virtual network": site.vnet_name or intent.vnet_name,
+                "prefix": intent.gateway_subnet_prefix,
+            },
+            subnet_action,
+        )
+    ]
+    public_ips = facts.get("azure_public_ips") or (
+        [facts["azure_public_ip"]] if facts.get("azure_public_ip") else []
+    )
+    for index, name in enumerate(intent.public_ip_names):
+        address = public_ips[index] if index < len(public_ips) else "assigned by Azure"
+        objects.append(
+            PlanObject(
+                "azure",
+                "Public IP",
+                name,
+                {"SKU": "Standard", "allocation": "Static", "address": address},
+                again,
+            )
+        )
+    endpoint = (
+        {"IP address": intent.onprem_public_ip}
+        if intent.onprem_public_ip
+        else {"FQDN": intent.onprem_fqdn}
+    )
+    objects.append(
+        PlanObject(
+            "azure",
+            "Local network gateway",
+            intent.lng_name,
+            {
+                **endpoint,
+                "BGP ASN": intent.onprem_asn,
+                "BGP peer IP": intent.onprem_bgp_ip,
+                "address prefixes": ", ".join(intent.lng_prefixes) or "none (routes come from BGP)",
+            },
+            again,
+        )
+    )
+    gateway_values: dict[str, Any] = {
+        "type": "Vpn, RouteBased",
+        "SKU": f"{intent.sku} ({intent.generation})",
+        "BGP ASN": intent.azure_asn,
+        "BGP IP": bgp_ip + (" (APIPA)" if intent.bgp_mode == "apipa" else ""),
+        "active-active": "yes" if intent.active_active else "no",
+        "public IP(s)": ", ".join(intent.public_ip_names),
+    }
+    objects.append(
+        PlanObject("azure", "Virtual network gateway", intent.gateway_name, gateway_values, again)
+    )
+    objects.append(
+        PlanObject(
+            "azure",
+            "Connection",
+            intent.connection_name,
+            {
+                "type": "IPsec, IKEv2",
+                "connection mode": intent.connection_mode,
+                "BGP": "enabled",
+                "policy": _policy_text(intent),
+                "DPD timeout": f"{intent.dpd_timeout_seconds} s",
+                "pre-shared key": "set through the sharedkey operation and read back (hidden)",
+            },
+            again,
+        )
+    )
+    return objects
+
+
+def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list[PlanObject]:
+    from s2svpn.pfsense_plan import desired_pfsense
+
+    again: Action = "reuse" if _provisioned(site) else "create"
+    public_ip = facts.get("azure_public_ip") or AZURE_PUBLIC_IP_PENDING
+    bgp_ip = azure_bgp_ip(intent, facts)
+    objects: list[PlanObject] = []
+    pre = _wizard(site).get("pfsense") or {}
+    if pre.get("frr_installed") is False and _wizard(site).get("install_frr", True):
+        objects.append(
+            PlanObject("pfsense", "Package", "pfSense-pkg-frr", {"why": "BGP on pfSense"}, "create")
+        )
+    try:
+        desired = desired_pfsense(
+            intent, azure_public_ip=public_ip, azure_bgp_ip=bgp_ip, psk="********"
+        )
+    except (ValueError, KeyError) as exc:
+        return [
+            *objects,
+            PlanObject("pfsense", "Problem", "pfSense plan", {"error": str(exc)}, "create"),
+        ]
+    p1, p2 = desired.phase1, desired.phase2
+    proposals = ", ".join(
+        f"{e['encryption_algorithm_name']}-{e['encryption_algorithm_keylen']}/"
+        f"{e['hash_algorithm']}/DH{e['dhgroup']}"
+        for e in p1["encryption"]
+    )
+    objects.append(
+        PlanObject(
+            "pfsense",
+            "IPsec phase 1",
+            p1["descr"],
+            {
+                "IKE": "IKEv2",
+                "interface": p1["interface"],
+                "remote gateway": p1["remote_gateway"],
+                "proposal": proposals,
+                "start action": p1["startaction"],
+                "NAT-T": p1["nat_traversal"],
+                "lifetime": f"{p1['lifetime']} s",
+            },
+            again,
+        )
+    )
+    esp = (
+        ", ".join(f"{o['name']}-{o['keylen']}" for o in p2["encryption_algorithm_option"])
+        + f" / {', '.join(p2['hash_algorithm_option'])}"
+    )
+    objects.append(
+        PlanObject(
+            "pfsense",
+            "IPsec phase 2 (VTI)",
+            p2["descr"],
+            {
+                "mode": "vti",
+                "local": f"{p2['localid_address']}/{p2['localid_netbits']}",
+                "remote": p2["remoteid_address"],
+                "ESP": esp,
+                "PFS group": p2["pfsgroup"] or "off",
+                "lifetime": f"{p2['lifetime']} s",
+            },
+            again,
+        )
+    )
+    objects.append(
+        PlanObject(
+            "pfsense",
+            "Interface",
+            desired.interface["descr"],
+            {
+                "port": "ipsec<reqid> (the VTI)",
+                "enabled": "yes",
+                "MSS clamp": desired.interface["mss"],
+            },
+            again,
+        )
+    )
+    for rule in desired.rules:
+        objects.append(
+            PlanObject(
+                "pfsense",
+                "Firewall rule",
+                rule["descr"],
+                {
+                    "tab": "IPsec (enc0)",
+                    "action": rule["type"],
+                    "source": rule["source"],
+                    "destination": rule["destination"],
+                },
+                again,
+            )
+        )
+    bgp = desired.frr["frrbgp"]
+    neighbor = desired.frr["frrbgpneighbors"][0]
+    objects.append(
+        PlanObject(
+            "pfsense",
+            "FRR BGP",
+            f"AS {bgp['asnum']}",
+            {
+                "router id": bgp["routerid"],
+                "neighbor": f"{neighbor['peer']} remote-as {neighbor['asnum']}",
+                "update source": neighbor["updatesource"],
+                "networks": ", ".join(r["distributeroutevalue"] for r in bgp["row"]),
+                "eBGP policy": "no bgp ebgp-requires-policy (prefixes flow)",
+            },
+            again,
+        )
+    )
+    return objects
+
+
+def expected_minutes(site: Site) -> int:
+    """The gateway build dominates: real Azure 20-45+ min; the sandbox says its own timing."""
+    if not site.sandbox:
+        return GATEWAY_MINUTES_REAL
+    try:
+        from wizard.steps import expected_hints
+
+        hints = expected_hints(site)
+        seconds = float(hints.get("gateway", 60)) + 8 * float(hints.get("other", 1.5)) + 10
+    except Exception:
+        return GATEWAY_MINUTES_SANDBOX
+    return max(1, math.ceil(seconds / 60))
+
+
+def build_plan(site: Site) -> Plan:
+    """Every object of both ends, what already exists, the monthly cost and the expected time."""
+    intent = site.get_intent()
+    facts = known_facts(site)
+    objects = azure_objects(site, intent, facts) + pfsense_objects(site, intent, facts)
+    try:
+        price = cost.estimate(intent.sku, 1, active_active=intent.active_active)
+    except ValueError as exc:
+        monthly = hourly = None
+        lines: tuple[tuple[str, float], ...] = ()
+        note = str(exc)
+    else:
+        monthly, hourly, lines = price.monthly_usd, price.hourly_usd, price.lines
+        note = f"Estimate ({price.as_of}). {price.source}"
+    minutes = expected_minutes(site)
+    notes = [
+        "Azure builds the VPN gateway for 20-45+ minutes; pfSense phase 1 is written as soon as "
+        "the public IP exists, phase 2 and BGP as soon as Azure's BGP address is known, and the "
+        "connection when the gateway is ready."
+    ]
+    if site.sandbox:
+        notes.append("Sandbox site: both ends are local stand-ins; nothing is billed.")
+    return Plan(
+        objects=objects,
+        monthly_cost=monthly,
+        expected_minutes=minutes,
+        hourly_cost=hourly,
+        cost_lines=lines,
+        cost_note=note,
+        notes=notes,
+    )
