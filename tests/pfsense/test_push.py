@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from s2svpn import pfsense_push as push
@@ -235,3 +237,51 @@ def test_a_fresh_state_re_sends_the_psk_because_it_cannot_know_it(client, sandbo
     run_push(client, intent)
     state = run_push(client, intent)
     assert state["done"][0]["kind"] == "phase1" and state["applied"] == ["ipsec"]
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["POST /api/v2/vpn/ipsec/apply", "POST /api/v2/diagnostics/command_prompt#frr_generate"],
+)
+def test_a_failed_update_of_an_existing_site_rolls_back_to_the_previous_values(
+    client, sandbox, intent, where
+):
+    first = run_push(client, intent)
+    push.finish(client, first)
+    before = sandbox.snapshot()
+    changed = replace(
+        intent,
+        lan_prefixes=(*intent.lan_prefixes, "192.168.3.0/24"),
+        policy=replace(intent.policy, pfs_group="ECP256"),
+        firewall_scope="any",
+    )
+    sandbox.faults.fail_at[where] = Fault(code=500)
+    state = push.new_push_state(first)
+
+    with pytest.raises(ClientError):
+        run_push(client, changed, state)
+    assert {d["action"] for d in state["done"]} == {"update"}
+    push.rollback(client, state)
+
+    assert sandbox.snapshot() == before
+    assert client.read_status(intent).tunnel.value == "up"
+
+
+def test_nothing_is_live_until_each_subsystem_is_applied(client, sandbox, intent):
+    state: dict = {}
+    push.preflight(client, intent, azure_public_ip=AZURE_PUBLIC_IP, state=state)
+    desired = desired_for(client, intent, state)
+    push.checkpoint(client, state)
+    push.write(client, desired, state)
+
+    assert client.request("GET", "/api/v2/vpn/ipsec/apply") == {"applied": False}
+    assert client.request("GET", "/api/v2/interface/apply")["applied"] is False
+    assert client.ipsec_sas() == []
+    assert state["checkpoint"]["revision"]["time"] > 0
+
+    push.apply(client, state)
+
+    assert client.request("GET", "/api/v2/vpn/ipsec/apply") == {"applied": True}
+    assert client.read_status(intent).tunnel.value == "up"
+    newest = client.latest_revision()
+    assert newest["time"] > state["checkpoint"]["revision"]["time"]

@@ -9,7 +9,12 @@ from dataclasses import replace
 from s2svpn import pfsense_push as push
 from s2svpn.clients.pfsense import PfSenseClient
 from s2svpn.sandbox.pfsense import PfSenseSandbox
-from tests.pfsense.conftest import AZURE_PUBLIC_IP, PSK, canonical_azure
+from tests.pfsense.conftest import (
+    AZURE_PUBLIC_IP,
+    PSK,
+    assert_bodies_follow_the_contract,
+    canonical_azure,
+)
 from tests.pfsense.test_push import run_push
 
 
@@ -111,3 +116,5 @@ def test_the_sandbox_keeps_its_config_and_certificate_across_a_restart(tmp_path,
             assert client.read_status(intent).tunnel.value == "up"
     finally:
         second.stop()
+    assert_bodies_follow_the_contract(first)
+    assert_bodies_follow_the_contract(second)
