@@ -1,0 +1,177 @@
+"""Acceptance against the sandboxes: the canonical site is Healthy; each injected fault shows its
+diagnosis on the status page, records a transition and sends exactly one alert to a real webhook;
+recovery sends exactly one recovery alert.
+
+Every reading goes through the real clients (azure-mgmt-network over HTTPS to the ARM sandbox,
+httpx to the pfSense sandbox) and the real DNS check against a DNS server on loopback.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor import poller
+from monitor.models import Snapshot, Transition
+from s2svpn.sandbox.runtime import start_sandboxes
+from tests.domain.dnsserver import LocalDns
+from tests.monitor.sandbox_world import run_to_end
+from wizard.models import RunKind, RunStatus, Site, SiteStatus
+from wizard.services import azure_client, pfsense_client
+
+FQDN = "home-s2s.example.net"
+
+
+@pytest.fixture
+def boxes(tmp_path):
+    boxes = start_sandboxes(tmp_path / "sandboxes", profile="fast")
+    yield boxes
+    boxes.stop()
+
+
+@pytest.fixture
+def dns(boxes, settings):
+    server = LocalDns()
+    address = server.start({FQDN: [("A", boxes.world.dns[FQDN], 60)]})
+    settings.S2SVPN_DNS_SERVERS = [address]
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def provisioned(db, boxes, dns, webhook, settings) -> Site:
+    from tests.conftest import make_sandbox_site
+
+    settings.S2SVPN_POLL_TIMEOUT = 10
+    poller.CLIENTS.clear()
+    site = make_sandbox_site(boxes)
+    site.alert_emails = "ops@example.net"
+    site.apprise_urls = webhook.url
+    site.save()
+    run = run_to_end(site)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    site.refresh_from_db()
+    assert site.status == SiteStatus.ACTIVE
+    return site
+
+
+def poll(site: Site) -> Snapshot:
+    poller.run_cycle([site.pk])
+    return Snapshot.objects.get(site=site)
+
+
+def test_the_canonical_site_is_healthy_with_both_peers_and_both_route_tables(
+    provisioned, alice, webhook
+):
+    snap = poll(provisioned)
+    assert snap.verdict == "healthy", snap.reason
+    body = alice.get("/status/").content.decode()
+    assert 'data-verdict="healthy"' in body
+    page = alice.get(f"/status/{provisioned.slug}/").content.decode()
+    assert "10.0.0.1 (AS 65010)" in page  # Azure's peer: pfSense
+    assert "172.16.19.254 (AS 65515)" in page  # pfSense's peer: Azure
+    assert page.count('<span class="pill s-healthy">ok</span>') == 3
+    assert "missing</span>" not in page
+    assert webhook.bodies == []
+
+
+def _set_azure_key(site: Site, key: str) -> None:
+    azure_client(site).set_shared_key(site.get_intent(), key)
+
+
+def _policy_trap(site: Site, boxes) -> None:
+    pf = pfsense_client(site)
+    sections = pf.read_frr_sections()
+    advanced = sections.get("frrbgpadvanced") or {}
+    advanced["disableebgprequirepolicy"] = ""
+    sections["frrbgpadvanced"] = advanced
+    pf.write_frr(sections)
+    pf.frr_generate_config()
+
+
+def _repush(site: Site, boxes) -> None:
+    run = run_to_end(site, RunKind.PUSH)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+
+
+def _move_fqdn(dns, boxes, address):
+    boxes.world.dns[FQDN] = address
+    dns.set_records({FQDN: [("A", address, 60)]})
+
+
+FAULTS = {
+    "psk changed on one end": (
+        lambda site, boxes, dns: _set_azure_key(site, "AnotherKeyEntirely0123456789abcdef"),
+        lambda site, boxes, dns: _set_azure_key(site, str(site.psk)),
+        "down",
+        "Authentication fails: the pre-shared keys differ",
+    ),
+    "the ebgp policy trap": (
+        lambda site, boxes, dns: _policy_trap(site, boxes),
+        lambda site, boxes, dns: _repush(site, boxes),
+        "degraded",
+        "FRR&#x27;s eBGP policy trap",
+    ),
+    "the fqdn moved to another address": (
+        lambda site, boxes, dns: _move_fqdn(dns, boxes, "198.51.100.77"),
+        lambda site, boxes, dns: _move_fqdn(dns, boxes, "203.0.113.2"),
+        "degraded",
+        "The FQDN no longer points at the tunnel&#x27;s address",
+    ),
+    "frr stopped": (
+        lambda site, boxes, dns: setattr(boxes.pfsense.faults, "frr_running", False),
+        lambda site, boxes, dns: setattr(boxes.pfsense.faults, "frr_running", True),
+        "degraded",
+        "FRR (bgpd) is not running on pfSense",
+    ),
+    "the rest package gone": (
+        lambda site, boxes, dns: setattr(boxes.pfsense.faults, "rest_package_missing", True),
+        lambda site, boxes, dns: setattr(boxes.pfsense.faults, "rest_package_missing", False),
+        "unknown",
+        "pfSense&#x27;s REST API package is missing",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_each_fault_is_diagnosed_recorded_alerted_once_and_recovers_once(
+    fault, provisioned, boxes, dns, alice, webhook, mailoutbox
+):
+    inject, repair, verdict, text = FAULTS[fault]
+    assert poll(provisioned).verdict == "healthy"
+
+    inject(provisioned, boxes, dns)
+    snap = poll(provisioned)
+    assert snap.verdict == verdict, snap.reason
+    poll(provisioned)  # the same incident: nothing more is sent
+    page = alice.get(f"/status/{provisioned.slug}/").content.decode()
+    assert text in page
+    assert text in alice.get("/status/").content.decode() or snap.findings[0]["title"] in page
+    assert Transition.objects.filter(
+        site=provisioned, dimension="verdict", old="healthy", new=verdict
+    ).exists()
+    assert len(webhook.bodies) == 1, webhook.titles
+    assert webhook.titles[0].endswith(verdict.capitalize())
+
+    repair(provisioned, boxes, dns)
+    snap = poll(provisioned)
+    assert snap.verdict == "healthy", snap.reason
+    poll(provisioned)
+    assert webhook.titles[1:] == [f"[s2svpn] {provisioned.name}: recovered — Healthy"]
+    assert len(mailoutbox) == 2
+
+
+def test_the_reset_gateway_task_makes_azure_resolve_the_moved_fqdn(provisioned, boxes, dns, alice):
+    from monitor.tasks import reset_gateway
+
+    assert poll(provisioned).verdict == "healthy"
+    _move_fqdn(dns, boxes, "198.51.100.77")
+    assert poll(provisioned).verdict == "degraded"  # Azure still on its cached address
+    assert reset_gateway(provisioned.pk) == "reset started"
+    snap = poll(provisioned)
+    assert snap.verdict == "down", snap.reason  # it resolved the record, which is wrong
+    codes = [f["code"] for f in snap.findings]
+    assert "dns_cache" in codes
+    page = alice.get(f"/status/{provisioned.slug}/").content.decode()
+    assert "Reset gateway</button>" in page
+    _move_fqdn(dns, boxes, "203.0.113.2")  # the DDNS client catches up
+    assert poll(provisioned).verdict == "healthy"
