@@ -169,7 +169,14 @@ def _initial_state(wan_ip: str, lan_ip: str, frr_installed: bool) -> dict:
             "expose_sensitive_fields": False,
         },
         "packages": packages,
-        "revisions": [],
+        "revisions": [
+            {
+                "time": 1_780_000_000,
+                "description": "admin@192.168.178.20 (Local Database): Initial configuration",
+                "version": "24.0",
+                "filesize": len(json.dumps(config)),
+            }
+        ],
         "dirty": {"ipsec": False, "interfaces": [], "filter": False},
         "running": {
             "ipsec": copy.deepcopy(config["ipsec"]),
