@@ -16,7 +16,7 @@ from tests.pfsense.test_push import run_push
 
 def test_it_trusts_a_firewall_pinned_by_its_certificate_fingerprint(sandbox):
     pin = fetch_fingerprint(sandbox.base_url)
-    assert pin == sandbox.fingerprint
+    assert pin == sandbox.fingerprint == PfSenseClient.fetch_fingerprint(sandbox.base_url)
 
     with PfSenseClient(sandbox.base_url, sandbox.api_key, fingerprint=pin) as client:
         assert client.settings()["represent_interfaces_as"] == "id"
