@@ -60,9 +60,6 @@ def world() -> World:
     return world
 
 
-_SANDBOXES: list[PfSenseSandbox] = []
-
-
 @pytest.fixture
 def make_sandbox(tmp_path):
     made: list[PfSenseSandbox] = []
