@@ -297,6 +297,7 @@ class PfSenseClient:
                 permanent=False,
                 code="TRANSPORT",
             ) from None
+        log.debug("pfSense %s -> HTTP %s", what, response.status_code)
         return self._unwrap(response, what)
 
     def _unwrap(self, response: httpx.Response, what: str) -> Any:

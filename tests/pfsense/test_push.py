@@ -285,3 +285,33 @@ def test_nothing_is_live_until_each_subsystem_is_applied(client, sandbox, intent
     assert client.read_status(intent).tunnel.value == "up"
     newest = client.latest_revision()
     assert newest["time"] > state["checkpoint"]["revision"]["time"]
+
+
+def test_verification_fails_at_once_on_the_ebgp_policy_trap(client, sandbox, intent):
+    state = run_push(client, intent)
+    sections = client.read_frr_sections()
+    sections["frrbgpadvanced"] = {}
+    client.write_frr(sections)
+    client.frr_generate_config()
+
+    verdict = push.verify(client, intent, state, attempt=0)
+
+    assert verdict["result"] == "failed"
+    assert "eBGP requires policy" in verdict["reason"]
+
+
+def test_teardown_without_the_push_state_removes_only_what_carries_the_site_name(
+    client, sandbox, intent
+):
+    run_push(client, intent)
+
+    removed = push.teardown(client, intent)
+
+    config = sandbox.config
+    assert config["ipsec"] == {"phase1": [], "phase2": []}
+    assert [r["descr"] for r in config["filter"]["rule"]] == ["Default allow LAN to any rule"]
+    assert set(config["interfaces"]) == {"wan", "lan"}
+    assert "frrbgpneighbors" not in config["installedpackages"]
+    # FRR's global switches stay: without the push state s2svpn cannot tell they were its own
+    assert config["installedpackages"]["frrbgp"]["config"][0]["asnum"] == "65010"
+    assert "frr settings" in removed
