@@ -270,9 +270,9 @@ def _card(
             tunnel_pfsense=TUNNEL_CSS.get(states.get("tunnel_pfsense", "unknown"), "unknown"),
             bgp=bgp_state,
             vnet=", ".join(intent.vnet_prefixes),
-            lan=", ".join(
-                p.split("/")[0].rsplit(".", 1)[0] + ".x" for p in intent.lan_prefixes[:2]
-            ),
+            lan=f"{len(intent.lan_prefixes)} prefixes"
+            if len(intent.lan_prefixes) != 1
+            else intent.lan_prefixes[0],
             fqdn=intent.onprem_fqdn if not intent.onprem_public_ip else intent.onprem_public_ip,
             address=dns.get("address", ""),
             label=f"{site.name}: topology, tunnel {states.get('tunnel_azure', 'unknown')}",

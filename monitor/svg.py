@@ -26,7 +26,7 @@ LABELS = {
 
 def timeline(parts: Sequence[Segment], start: datetime, end: datetime, *, label: str) -> SafeString:
     """A horizontal band coloured by verdict, with the window's start, middle and end marked."""
-    width, height, bar = 300, 34, 16
+    width, bar = 300, 16
     total = (end - start).total_seconds() or 1.0
     rects = []
     for seg in parts:
@@ -38,16 +38,15 @@ def timeline(parts: Sequence[Segment], start: datetime, end: datetime, *, label:
             f'<rect class="s-{value}" x="{x:.1f}" y="2" width="{w:.1f}" height="{bar}">'
             f"<title>{escape(title)}</title></rect>"
         )
-    mid = width / 2
+    middle = start + (end - start) / 2
     return mark_safe(  # noqa: S308 - all text above is escaped
-        f'<svg class="chart timeline" viewBox="0 0 {width} {height}" role="img" '
+        f'<div class="tl"><svg class="chart timeline" viewBox="0 0 {width} {bar + 4}" role="img" '
         f'aria-label="{escape(label)}" preserveAspectRatio="none">'
         f'<rect class="track" x="0" y="2" width="{width}" height="{bar}"/>'
         + "".join(rects)
-        + f'<text x="0" y="{height - 2}" class="tick">{escape(_ago(start, end))}</text>'
-        f'<text x="{mid}" y="{height - 2}" class="tick" text-anchor="middle">'
-        f"{escape(_ago(start + (end - start) / 2, end))}</text>"
-        f'<text x="{width}" y="{height - 2}" class="tick" text-anchor="end">now</text></svg>'
+        + '</svg><div class="ticks">'
+        f"<span>{escape(_ago(start, end))}</span><span>{escape(_ago(middle, end))}</span>"
+        "<span>now</span></div></div>"
     )
 
 
@@ -81,18 +80,18 @@ def traffic(points: Sequence[TrafficPoint], *, label: str) -> SafeString:
             f'<rect class="t-out" x="{x:.1f}" y="{axis:.1f}" width="{bar:.1f}" height="{h_out:.1f}"/></g>'
         )
     empty = peak <= 1
+    legend = (
+        '<span class="muted">no traffic yet</span>'
+        if empty
+        else f'<span class="t-in-key">▲ to Azure</span> <span class="t-out-key">▼ from Azure</span>'
+        f' <span class="muted">peak {escape(human_bytes(peak))}/h</span>'
+    )
     return mark_safe(  # noqa: S308 - all text above is escaped
-        f'<svg class="chart traffic" viewBox="0 0 {width} {height}" role="img" '
+        f'<div class="tr"><svg class="chart traffic" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}" preserveAspectRatio="none">'
         f'<line class="axis" x1="0" y1="{axis}" x2="{width}" y2="{axis}"/>'
         + "".join(bars)
-        + (
-            f'<text x="{width / 2}" y="{axis - 4}" class="tick" text-anchor="middle">no traffic yet</text>'
-            if empty
-            else f'<text x="2" y="9" class="tick">▲ {escape(human_bytes(peak))}/h to Azure</text>'
-            f'<text x="2" y="{height - 2}" class="tick">▼ from Azure</text>'
-        )
-        + "</svg>"
+        + f'</svg><div class="ticks">{legend}</div></div>'
     )
 
 
@@ -133,8 +132,8 @@ def topology(
         '<rect class="node home" x="470" y="26" width="64" height="36" rx="6"/>'
         '<text x="502" y="48" text-anchor="middle" class="nt">pfSense</text>'
         '<line class="wire" x1="534" y1="44" x2="544" y2="44"/>'
-        '<rect class="node home" x="544" y="14" width="54" height="60" rx="6"/>'
-        '<text x="571" y="36" text-anchor="middle" class="nt">LAN</text>'
-        f'<text x="571" y="52" text-anchor="middle" class="ns">{escape(lan)}</text>'
+        '<rect class="node home" x="544" y="22" width="54" height="44" rx="6"/>'
+        '<text x="571" y="40" text-anchor="middle" class="nt">LAN</text>'
+        f'<text x="571" y="56" text-anchor="middle" class="ns">{escape(lan)}</text>'
         "</svg>"
     )

@@ -93,7 +93,7 @@ def test_the_site_page_shows_route_tables_against_the_intent_and_the_fix(alice):
     assert body.count('<span class="pill s-down">missing</span>') == 3  # 2 LAN + the VNet
     assert "BGP is Established but exchanges nothing: FRR&#x27;s eBGP policy trap" in body
     assert "Re-push pfSense" in body
-    assert "Recent transitions" in body and "healthy</span> → <b>degraded</b>" in body
+    assert "Recent transitions" in body and "Healthy</span> → <b>Degraded</b>" in body
 
 
 def test_the_reset_gateway_button_posts_with_csrf_and_only_enqueues(

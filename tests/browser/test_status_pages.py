@@ -1,0 +1,93 @@
+"""The status pages in a real browser (headless Chromium via Playwright), against a site
+provisioned into the sandboxes and polled through the real clients. Screenshots go to artifacts/.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor import poller
+from monitor.models import Snapshot
+from tests.conftest import ARTIFACTS
+from tests.monitor.conftest import home, webhook  # noqa: F401
+from tests.monitor.test_acceptance import _policy_trap, boxes, dns, provisioned  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page(live_server, admin_user, client, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are
+    # still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    client.force_login(admin_user)
+    session = client.cookies["sessionid"].value
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+        page = context.new_page()
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_the_status_and_site_pages_show_verdict_peers_and_routes(
+    transactional_db,
+    live_server,
+    provisioned,  # noqa: F811 - the fixture imported above
+    boxes,  # noqa: F811
+    browser_page,
+):
+    ARTIFACTS.mkdir(exist_ok=True)
+    poller.run_cycle([provisioned.pk])
+    assert Snapshot.objects.get(site=provisioned).verdict == "healthy"
+    page = browser_page
+
+    page.goto(f"{live_server.url}/status/")
+    card = page.locator(f'article[data-site="{provisioned.slug}"]')
+    assert card.locator(".verdict").inner_text() == "Healthy"
+    assert "Established" in card.locator("table.halves").inner_text()
+    assert card.locator("svg.timeline rect.s-healthy").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "status-healthy.png"), full_page=True)
+
+    page.click(f'article[data-site="{provisioned.slug}"] h2 a')
+    page.wait_for_url(f"**/status/{provisioned.slug}/")
+    text = page.inner_text("#site")
+    assert "10.0.0.1 (AS 65010)" in text and "172.16.19.254 (AS 65515)" in text
+    routes = page.locator("table.routes")
+    assert routes.count() == 2
+    assert "10.0.0.0/24" in routes.nth(0).inner_text()
+    assert "192.168.2.0/24" in routes.nth(0).inner_text()
+    assert "172.16.0.0/16" in routes.nth(1).inner_text()
+    assert page.locator("tr.r-missing").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "status-site-healthy.png"), full_page=True)
+
+    _policy_trap(provisioned, boxes)
+    poller.run_cycle([provisioned.pk])
+    page.goto(f"{live_server.url}/status/{provisioned.slug}/")
+    assert page.locator(".verdict.big").inner_text() == "Degraded"
+    assert "eBGP policy trap" in page.inner_text(".findings")
+    assert page.locator("tr.r-missing").count() == 3
+    assert page.locator("button", has_text="Re-push pfSense").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "status-site-policy-trap.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/status/")
+    assert (
+        page.locator(f'article[data-site="{provisioned.slug}"] .verdict').inner_text() == "Degraded"
+    )
+    page.screenshot(path=str(ARTIFACTS / "status-degraded.png"), full_page=True)
