@@ -48,6 +48,7 @@ ENDS = ("az", "onprem")
 LAB_NS_PREFIX = "s2slab"  # every lab namespace name starts with this
 LAB_DIR_PREFIX = "s2svpn-lab-"  # every per-run directory starts with this
 SPAWNED: list[int] = []  # every daemon PID this process started (for the leftovers check)
+CREATED_DIRS: list[Path] = []  # per-run directories this process created (logs, configs)
 
 CHARON = "/usr/lib/ipsec/charon"
 LIBIPSEC = "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"
@@ -154,6 +155,7 @@ class Lab:
     def __init__(self, base: Path | str | None = None, prefix: str | None = None) -> None:
         if base is None:
             base = tempfile.mkdtemp(prefix=LAB_DIR_PREFIX, dir=os.environ.get("S2SVPN_LAB_DIR"))
+            CREATED_DIRS.append(Path(base))
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         os.chmod(self.base, 0o755)  # FRR runs as user frr and must traverse it

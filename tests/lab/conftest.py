@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
-from s2svpn.lab.harness import missing_requirements
+from s2svpn.lab.harness import CREATED_DIRS, missing_requirements
 
 
 def require_lab() -> None:
@@ -21,5 +22,22 @@ def require_lab() -> None:
 
 
 @pytest.fixture(scope="session")
-def lab_ready() -> None:
+def lab_ready(request) -> None:
     require_lab()
+    yield
+    # keep every run's logs and configs when something failed (charon.log has the story)
+    if request.session.testsfailed == 0 and not os.environ.get("S2SVPN_LAB_KEEP"):
+        for path in CREATED_DIRS:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def report(request):
+    """Write a line to the terminal even when output is captured (lab timings, verdicts)."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def write(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(line, flush=True)
+
+    return write

@@ -20,12 +20,12 @@ APIPA = SiteIntent(
 )
 
 
-def run(intent: SiteIntent) -> scenario.LabOutcome:
+def run(intent: SiteIntent, report) -> scenario.LabOutcome:
     azure = scenario.azure_end_for(intent, psk=PSK)
     desired = scenario.desired_for(intent, psk=PSK, azure=azure)
     outcome = scenario.run_case(scenario.LabCase(intent.bgp_mode, intent, azure, desired))
-    print(
-        f"\n{intent.bgp_mode}: daemons {outcome.timings['daemons']:.2f}s, IKE+child "
+    report(
+        f"lab {intent.bgp_mode}: daemons {outcome.timings['daemons']:.2f}s, IKE+child "
         f"{outcome.timings['ike']:.2f}s, start -> BGP Established with routes "
         f"{outcome.timings.get('bgp', float('nan')):.2f}s (lab dir {outcome.base})"
     )
@@ -33,9 +33,9 @@ def run(intent: SiteIntent) -> scenario.LabOutcome:
 
 
 @pytest.fixture(scope="module", params=["canonical", "apipa"])
-def site(request, lab_ready) -> tuple[SiteIntent, scenario.LabOutcome]:
+def site(request, lab_ready, report) -> tuple[SiteIntent, scenario.LabOutcome]:
     intent = SiteIntent() if request.param == "canonical" else APIPA
-    return intent, run(intent)
+    return intent, run(intent, report)
 
 
 def test_ike_is_established_through_the_home_nat(site):

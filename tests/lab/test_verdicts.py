@@ -182,15 +182,15 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def outcomes(lab_ready) -> dict[str, scenario.LabOutcome]:
+def outcomes(lab_ready, report) -> dict[str, scenario.LabOutcome]:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = dict(
             zip([c.name for c in CASES], pool.map(scenario.run_case, CASES), strict=True)
         )
-    print("\nlab verdicts (case: ike/child/rekey/bgp, seconds):")
+    report("lab verdicts (case: ike/child/rekey/bgp, seconds):")
     for c in CASES:
         out = results[c.name]
-        print(
+        report(
             f"  {c.name}: {out.ike_up}/{out.child_up}/{out.rekey_ok}/"
             f"{out.bgp_pfsense_state or '-'}{' (policy)' if out.policy_blocked else ''}"
             f", {out.timings['total']:.1f}s"
