@@ -66,10 +66,19 @@ def pfsense_crypto(phase1: Mapping[str, Any], phase2: Mapping[str, Any]) -> Any:
     )
 
 
-def pfsense_identity(phase1: Mapping[str, Any], wan_address: str) -> tuple[str, str]:
-    """(local id, remote id) as pfSense derives them from myid/peerid types."""
+def pfsense_identity(
+    phase1: Mapping[str, Any], wan_address: str, dns: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """(local id, remote id) as pfSense derives them from myid/peerid types (``dyn_dns``
+    resolves the host name when the configuration is generated; ``dns`` is that lookup)."""
     myid = phase1.get("myid_type") or "myaddress"
-    local = wan_address if myid == "myaddress" else str(phase1.get("myid_data", ""))
+    data = str(phase1.get("myid_data", ""))
+    if myid == "myaddress":
+        local = wan_address
+    elif myid == "dyn_dns":
+        local = (dns or {}).get(data, data)
+    else:
+        local = data
     peerid = phase1.get("peerid_type") or "peeraddress"
     if peerid == "peeraddress":
         remote = str(phase1["remote_gateway"])
@@ -86,11 +95,16 @@ def _vti_ts(address: str, netbits: Any = None) -> str:
 
 
 def pfsense_swanctl(
-    phase1: Mapping[str, Any], phase2: Mapping[str, Any], *, wan_address: str
+    phase1: Mapping[str, Any],
+    phase2: Mapping[str, Any],
+    *,
+    wan_address: str,
+    dns: Mapping[str, str] | None = None,
 ) -> str:
     """``swanctl.conf`` for one Azure phase 1 + its VTI phase 2, as pfSense renders it.
 
-    ``wan_address`` is the firewall's WAN interface address (behind NAT: the private one).
+    ``wan_address`` is the firewall's WAN interface address (behind NAT: the private one);
+    ``dns`` resolves a ``dyn_dns`` identifier.
     Connection ``con<ikeid>``, ``proposals``/``esp_proposals`` from
     ``s2svpn.ipsec.pfsense_to_strongswan``, VTI child with ``policies = no`` and
     ``reqid = 5000 + <p2 reqid>``, start action ``start`` (VTI forbids trap; '' becomes start),
@@ -101,7 +115,7 @@ def pfsense_swanctl(
     ikeid = _int(phase1.get("ikeid", phase2.get("ikeid")), 1)
     reqid = _int(phase2.get("reqid"), 1)
     ike, esp = pfsense_to_strongswan(pfsense_crypto(phase1, phase2))
-    local_id, remote_id = pfsense_identity(phase1, wan_address)
+    local_id, remote_id = pfsense_identity(phase1, wan_address, dns)
     lifetime = _int(phase1.get("lifetime"), 28800)
     rekey = _int(phase1.get("rekey_time"), lifetime * 9 // 10)
     reauth = _int(phase1.get("reauth_time"), 0)

@@ -188,9 +188,7 @@ def pfsense_end_for(case_intent: SiteIntent, desired: Any, dns: Mapping[str, str
 
 def pfsense_local_id(phase1: Mapping[str, Any], dns: Mapping[str, str]) -> str:
     """The IKE identity pfSense sends (``dyn_dns`` resolves the name, as pfSense does)."""
-    if phase1.get("myid_type") == "dyn_dns":
-        return dns.get(str(phase1.get("myid_data", "")), "")
-    local, _ = render.pfsense_identity(phase1, PFSENSE_WAN_IP)
+    local, _ = render.pfsense_identity(phase1, PFSENSE_WAN_IP, dns)
     return local
 
 
@@ -315,13 +313,10 @@ def run_case(case: LabCase, *, ike_timeout: float = 4.0, bgp_timeout: float = 8.
         ips = interface_ips(intent, desired)
         lab.start_charon("az", render.azure_swanctl(azure, peer_address=_peer_address(case)))
         onprem_conf = render.for_libipsec(
-            render.pfsense_swanctl(desired.phase1, desired.phase2, wan_address=PFSENSE_WAN_IP)
-        )
-        if desired.phase1.get("myid_type") == "dyn_dns":
-            onprem_conf = onprem_conf.replace(
-                f"id = {desired.phase1.get('myid_data')}",
-                f"id = {pfsense_local_id(desired.phase1, case.dns)}",
+            render.pfsense_swanctl(
+                desired.phase1, desired.phase2, wan_address=PFSENSE_WAN_IP, dns=case.dns
             )
+        )
         if desired.phase1.get("disabled"):
             onprem_conf = "connections {\n}\n"
         lab.start_charon("onprem", onprem_conf)
