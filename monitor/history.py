@@ -79,12 +79,16 @@ def traffic(
     """Per-hour traffic for the last ``hours`` hours, zero-filled; ``samples``: (bucket, in, out)."""
     last = end.replace(minute=0, second=0, microsecond=0)
     first = last - timedelta(hours=hours - 1)
-    by_hour = {first + timedelta(hours=i): [0, 0] for i in range(hours)}
+    totals = [[0, 0] for _ in range(hours)]
     for bucket, b_in, b_out in samples:
-        if bucket in by_hour:
-            by_hour[bucket][0] += b_in or 0
-            by_hour[bucket][1] += b_out or 0
-    return [TrafficPoint(at, v[0], v[1]) for at, v in sorted(by_hour.items())]
+        index = int((bucket - first).total_seconds() // 3600)
+        if 0 <= index < hours:
+            totals[index][0] += b_in or 0
+            totals[index][1] += b_out or 0
+    return [
+        TrafficPoint(first + timedelta(hours=i), t_in, t_out)
+        for i, (t_in, t_out) in enumerate(totals)
+    ]
 
 
 def human_bytes(value: float | int | None) -> str:

@@ -32,11 +32,11 @@ def timeline(parts: Sequence[Segment], start: datetime, end: datetime, *, label:
     for seg in parts:
         x = (seg.start - start).total_seconds() / total * width
         w = max(seg.seconds / total * width, 0.8)
-        value = seg.value or "nodata"
-        title = f"{LABELS.get(seg.value, seg.value)} {seg.start:%d %b %H:%M}-{seg.end:%H:%M} UTC"
+        known = seg.value if seg.value in LABELS else "unknown"  # a fixed vocabulary: no escaping
         rects.append(
-            f'<rect class="s-{value}" x="{x:.1f}" y="2" width="{w:.1f}" height="{bar}">'
-            f"<title>{escape(title)}</title></rect>"
+            f'<rect class="s-{known or "nodata"}" x="{x:.1f}" y="2" width="{w:.1f}" '
+            f'height="{bar}"><title>{LABELS[known]} {_when(seg.start)}-'
+            f"{seg.end.hour:02d}:{seg.end.minute:02d} UTC</title></rect>"
         )
     middle = start + (end - start) / 2
     return mark_safe(  # noqa: S308 - all text above is escaped
@@ -48,6 +48,13 @@ def timeline(parts: Sequence[Segment], start: datetime, end: datetime, *, label:
         f"<span>{escape(_ago(start, end))}</span><span>{escape(_ago(middle, end))}</span>"
         "<span>now</span></div></div>"
     )
+
+
+_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _when(at: datetime) -> str:
+    return f"{at.day:02d} {_MONTHS[at.month]} {at.hour:02d}:{at.minute:02d}"
 
 
 def _ago(at: datetime, now: datetime) -> str:
@@ -67,15 +74,15 @@ def traffic(points: Sequence[TrafficPoint], *, label: str) -> SafeString:
     bar = max(step - 1.5, 1)
     bars = []
     for i, p in enumerate(points):
+        if not (p.bytes_in or p.bytes_out):
+            continue  # nothing to draw (and nothing to hover)
         x = i * step
         h_in = p.bytes_in / peak * (axis - 10)
         h_out = p.bytes_out / peak * (axis - 10)
-        title = (
-            f"{p.start:%d %b %H:00} UTC: {human_bytes(p.bytes_in)} to Azure, "
-            f"{human_bytes(p.bytes_out)} from Azure"
-        )
+        # built from a date and two numbers only: nothing to escape
         bars.append(
-            f"<g><title>{escape(title)}</title>"
+            f"<g><title>{_when(p.start)} UTC: "
+            f"{human_bytes(p.bytes_in)} to Azure, {human_bytes(p.bytes_out)} from Azure</title>"
             f'<rect class="t-in" x="{x:.1f}" y="{axis - h_in:.1f}" width="{bar:.1f}" height="{h_in:.1f}"/>'
             f'<rect class="t-out" x="{x:.1f}" y="{axis:.1f}" width="{bar:.1f}" height="{h_out:.1f}"/></g>'
         )

@@ -1,0 +1,196 @@
+"""Benchmark the monitor: one poll cycle over N sites against the sandboxes with latency added to
+every call, and the status page's median render time with N sites vs. the empty page.
+
+    .venv/bin/python benchmarks/monitor.py [--sites 1000] [--latency 0.1] [--renders 21]
+
+What it does, all on loopback:
+
+1. A scratch ``var/`` (SQLite) in a temporary directory; migrations; an admin user.
+2. The sandboxes (ARM + pfSense + the World, fast profile) in a child process (so they do not
+   share this process's GIL), with ``latency`` seconds added to every answer of both: the ARM
+   sandbox's slow-answer fault at rate 1.0, and the same delay in front of every pfSense request.
+   A DNS server on loopback answers the canonical FQDN.
+3. The empty status page is timed (no sites yet): the baseline.
+4. One site is provisioned for real through the wizard's run engine (in-process), then N-1 more
+   sites pointing at the same resources are added. Every site is polled with its own clients
+   (own TLS connections), its own Azure calls (connection, BGP peers, learned and advertised
+   routes) and pfSense calls (phase 1, SAs, FRR sections, BGP summary, routes) and a DNS lookup.
+5. Two poll cycles are timed: the first builds every client (TLS handshakes), the second reuses
+   them (the steady state every ``S2SVPN_POLL_INTERVAL``).
+6. The status page with N sites is rendered ``renders`` times; the median is compared with the
+   empty page's median.
+
+Prints the figures; asserts nothing (see tests/ for behaviour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from s2svpn.sandbox.runtime import start_sandboxes
+from tests.domain.dnsserver import LocalDns
+
+state, latency = Path(sys.argv[2]), float(sys.argv[3])
+boxes = start_sandboxes(state, profile="fast")
+boxes.arm.faults.rate_slow = 1.0
+boxes.arm.faults.slow_seconds = latency
+original = type(boxes.pfsense).handle
+def handle(*args, **kwargs):
+    time.sleep(latency)
+    return original(boxes.pfsense, *args, **kwargs)
+boxes.pfsense.handle = handle
+dns = LocalDns()
+address = dns.start({"home-s2s.example.net": [("A", boxes.world.dns["home-s2s.example.net"], 60)]})
+info = boxes.connection_info()
+info["dns"] = address
+print(json.dumps(info), flush=True)
+sys.stdin.read()  # until the parent closes it
+dns.stop()
+boxes.stop()
+"""
+
+
+def median_ms(fn, n: int) -> float:
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every call")
+    parser.add_argument("--renders", type=int, default=21)
+    parser.add_argument("--workers", type=int, default=None, help="S2SVPN_POLL_WORKERS")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="s2svpn-bench-monitor-"))
+    os.environ["S2SVPN_VAR_DIR"] = str(scratch / "var")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "s2svpn.settings"
+    if args.workers:
+        os.environ["S2SVPN_POLL_WORKERS"] = str(args.workers)
+    sys.path.insert(0, str(REPO))
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(REPO), str(scratch / "sandboxes"), str(args.latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        info = json.loads(child.stdout.readline())
+        run(args, info)
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+def run(args: argparse.Namespace, info: dict) -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # Django's test client
+    settings.S2SVPN_DNS_SERVERS = [info["dns"]]
+    settings.S2SVPN_POLL_TIMEOUT = 30
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create_superuser("bench", "bench@example.net", "bench-pass")
+    browser = Client()
+    browser.force_login(user)
+
+    def status_page() -> None:
+        response = browser.get("/status/")
+        assert response.status_code == 200, response.status_code
+
+    status_page()
+    empty_ms = median_ms(status_page, args.renders)
+
+    from monitor import poller
+    from s2svpn.intent import CANONICAL
+    from s2svpn.psk import generate_psk
+    from tests.monitor.sandbox_world import run_to_end
+    from wizard.models import AzureAuth, RunStatus, Site, SiteStatus
+
+    common = dict(
+        sandbox=True,
+        azure_auth=AzureAuth.SANDBOX,
+        subscription_id=info["subscription_id"],
+        resource_group=info["resource_group"],
+        location=info["location"],
+        vnet_name=info["vnet_name"],
+        arm_base_url=info["arm_base_url"],
+        arm_ca_bundle=Path(info["ca_file"]).read_text(),
+        pfsense_url=info["pfsense_url"],
+        pfsense_api_key=info["pfsense_api_key"],
+        pfsense_ca_bundle=Path(info["pfsense_ca_file"]).read_text(),
+        psk=generate_psk(),
+        intent={**CANONICAL.to_dict(), "slug": "home"},
+    )
+    first = Site.objects.create(name="Bench 0000", slug="bench-0000", **common)
+    started = time.perf_counter()
+    outcome = run_to_end(first)
+    provision_s = time.perf_counter() - started
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.error
+    Site.objects.bulk_create(
+        [
+            Site(name=f"Bench {i:04d}", slug=f"bench-{i:04d}", status=SiteStatus.ACTIVE, **common)
+            for i in range(1, args.sites)
+        ],
+        batch_size=500,
+    )
+    cycles = []
+    for _ in range(2):
+        result = poller.run_cycle()
+        cycles.append(result)
+    from monitor.models import Snapshot
+
+    verdicts = {}
+    for verdict in Snapshot.objects.values_list("verdict", flat=True):
+        verdicts[verdict] = verdicts.get(verdict, 0) + 1
+
+    status_page()
+    full_ms = median_ms(status_page, args.renders)
+    workers = poller.poll_workers()
+    print(
+        f"sites: {args.sites}, latency added to every sandbox answer: {args.latency * 1000:.0f} ms"
+    )
+    print(f"poll workers: {workers}, per-call timeout: {poller.poll_timeout():.0f} s")
+    print(f"provisioning the first site (real run, with the latency): {provision_s:.1f} s")
+    print(
+        f"poll cycle 1 (builds every client, TLS handshakes): {cycles[0].seconds:.1f} s "
+        f"({cycles[0].transitions} transitions)"
+    )
+    print(
+        f"poll cycle 2 (steady state, clients reused):        {cycles[1].seconds:.1f} s "
+        f"({cycles[1].transitions} transitions)  target <= 60 s"
+    )
+    print(f"verdicts after the cycles: {verdicts}")
+    print(f"status page, empty (no sites), median of {args.renders}: {empty_ms:.1f} ms")
+    print(f"status page, {args.sites} sites, median of {args.renders}: {full_ms:.1f} ms")
+    print(f"ratio: {full_ms / empty_ms:.2f}x  target <= 5x")
+
+
+if __name__ == "__main__":
+    main()
