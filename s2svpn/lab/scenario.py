@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import ipaddress
 import re
 import time
 from collections.abc import Mapping
@@ -323,9 +322,15 @@ def run_case(case: LabCase, *, ike_timeout: float = 4.0, bgp_timeout: float = 8.
         _plumb(lab, case)
         outcome.timings["daemons"] = time.monotonic() - t0
 
+        started = time.monotonic()
+
         def settled() -> bool:
             both = _child_installed(lab, "az") and _child_installed(lab, "onprem")
-            return bool(both) or bool(log_errors(lab))
+            if both or log_errors(lab):
+                return True
+            # nobody initiates at all: no IKE_SA, not even CONNECTING, on either end
+            quiet = not lab.list_sas("az") and not lab.list_sas("onprem")
+            return quiet and time.monotonic() - started > 1.5
 
         with contextlib.suppress(TimeoutError):
             wait_for(settled, ike_timeout, interval=0.05, what="IKE to settle")
@@ -418,7 +423,3 @@ def _run_bgp(lab: Lab, case: LabCase, ips: dict, outcome: LabOutcome, timeout: f
 def _policy_blocked(peer: Mapping[str, Any]) -> bool:
     af = peer.get("addressFamilyInfo", {}).get("ipv4Unicast", {})
     return bool(af.get("inboundEbgpRequiresPolicy") or af.get("outboundEbgpRequiresPolicy"))
-
-
-def is_private(address: str) -> bool:
-    return ipaddress.ip_address(address).is_private
