@@ -177,6 +177,10 @@ CASES = [
     case("wrong Azure ASN on the pfSense neighbor", frr=_neighbor(asnum="65516")),
     case("LNG ASN differs from pfSense's ASN", azure={"lng_asn": 65011}),
     case("neighbor is not Azure's BGP IP", frr=_neighbor(peer="172.16.19.250")),
+    case(
+        "VTI transit not around Azure's BGP IP",
+        phase2={"localid_address": "10.99.0.1", "remoteid_address": "10.99.0.2"},
+    ),
     case("APIPA eBGP policy trap", APIPA, frr=_no_policy_switch),
 ]
 
