@@ -163,6 +163,12 @@ CASES = [
         azure={"connection_mode": "InitiatorOnly"},
         phase1={"startaction": "none"},
     ),
+    # pfSense's own IKE_SA_INIT opens a NAT mapping for UDP 500 only; after NAT-T detection
+    # Azure floats to 4500, which the router still drops
+    case(
+        "InitiatorOnly, pfSense also initiating, no forwarding",
+        azure={"connection_mode": "InitiatorOnly"},
+    ),
     case(
         "InitiatorOnly with UDP 500/4500 forwarded",
         azure={"connection_mode": "InitiatorOnly"},
