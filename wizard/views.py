@@ -8,6 +8,8 @@ Every page also works without JavaScript: buttons are real form submits, links h
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib import messages
@@ -112,6 +114,16 @@ def _monitor_url(site: Site) -> str:
         except NoReverseMatch:
             continue
     return f"/status/{site.slug}/"
+
+
+@contextmanager
+def _closing(client: Any) -> Iterator[Any]:
+    try:
+        yield client
+    finally:
+        close = getattr(client, "close", None)
+        if close:
+            close()
 
 
 def _client_message(exc: Exception, what: str) -> str:
@@ -290,8 +302,8 @@ def _connection_test(action: str, form: wf.SiteForm, site: Site | None) -> dict[
     probe = _form_site(form, site)
     if action == "test_azure":
         try:
-            client = services.azure_client(probe)
-            vnets = list(client.list_vnets())
+            with _closing(services.azure_client(probe)) as client:
+                vnets = list(client.list_vnets())
         except Exception as exc:
             return {"key": "azure", "ok": False, "text": _client_message(exc, "Azure")}
         names = ", ".join(sorted(str(getattr(v, "name", v)) for v in vnets)) or "none"
@@ -303,8 +315,8 @@ def _connection_test(action: str, form: wf.SiteForm, site: Site | None) -> dict[
         }
     if action == "test_pfsense":
         try:
-            client = services.pfsense_client(probe)
-            pre = client.preflight()
+            with _closing(services.pfsense_client(probe)) as client:
+                pre = client.preflight(probe.get_intent())
         except Exception as exc:
             return {"key": "pfsense", "ok": False, "text": _client_message(exc, "pfSense")}
         snap = preflight_snapshot(pre)
@@ -438,14 +450,16 @@ def _refresh_outside_facts(request: HttpRequest, site: Site, step: str) -> dict[
     data = wf.wizard_data(site)
     if step == "vnet" and (request.GET.get("refresh") or not data.get("vnets")):
         try:
-            vnets = vnet_snapshot(services.azure_client(site))
+            with _closing(services.azure_client(site)) as client:
+                vnets = vnet_snapshot(client)
         except Exception as exc:
             return {"outside_error": _client_message(exc, "Azure")}
         wf.set_wizard_data(site, vnets=vnets)
         site.save(update_fields=["intent", "updated"])
     if step == "pfsense" and (request.GET.get("refresh") or not data.get("pfsense")):
         try:
-            snap = preflight_snapshot(services.pfsense_client(site).preflight())
+            with _closing(services.pfsense_client(site)) as client:
+                snap = preflight_snapshot(client.preflight(site.get_intent()))
         except Exception as exc:
             return {"outside_error": _client_message(exc, "pfSense")}
         wf.set_wizard_data(site, pfsense=snap)
