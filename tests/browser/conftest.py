@@ -1,0 +1,117 @@
+"""Playwright (sync API) driving Debian's headless Chromium against Django's live server.
+
+Chromium comes from the OS (`apt-get install chromium`, done by .ci/run); `playwright install`
+is never needed. Screenshots of every page go to the ignored ``artifacts/`` folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ARTIFACTS
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# between browser actions are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("S2SVPN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+class Shots:
+    """Numbered full-page screenshots under artifacts/<folder>/."""
+
+    def __init__(self, folder: str) -> None:
+        self.dir = ARTIFACTS / folder
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.n = 0
+
+    def __call__(self, page, name: str) -> Path:
+        self.n += 1
+        path = self.dir / f"{self.n:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+class Keyboard:
+    """Drive a page with the keyboard only: Tab to an element, type, press Enter/Space."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+
+    def focused(self, selector: str) -> bool:
+        return self.page.evaluate(
+            "(sel) => !!document.activeElement && document.activeElement.matches(sel)", selector
+        )
+
+    def tab_to(self, selector: str, limit: int = 120) -> None:
+        """Press Tab (only Tab) until the element matching ``selector`` has the focus."""
+        for _ in range(limit):
+            if self.focused(selector):
+                return
+            self.page.keyboard.press("Tab")
+        active = self.page.evaluate(
+            "() => document.activeElement && document.activeElement.outerHTML.slice(0, 200)"
+        )
+        raise AssertionError(f"Tab never reached {selector!r}; focus is on {active}")
+
+    def type_into(self, selector: str, text: str, clear: bool = True) -> None:
+        self.tab_to(selector)
+        if clear:
+            self.page.keyboard.press("Control+A")
+            self.page.keyboard.press("Backspace")
+        self.page.keyboard.type(text)
+
+    def press_on(self, selector: str, key: str = "Enter") -> None:
+        self.tab_to(selector)
+        self.page.keyboard.press(key)
+
+
+@pytest.fixture
+def keys(page) -> Keyboard:
+    return Keyboard(page)
+
+
+def login(page, keys: Keyboard, username: str, password: str) -> None:
+    page.goto("/login/")
+    keys.type_into("#id_username", username)
+    keys.type_into("#id_password", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login/" not in url)
