@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -31,6 +33,8 @@ from wizard.models import AzureAuth, Run, RunKind, RunStatus, Site, SiteStatus, 
 from wizard.plan import azure_bgp_ip, build_plan, known_facts
 
 logger = logging.getLogger(__name__)
+
+STALL_SECONDS = 30  # a step overdue this long offers Resume
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -635,10 +639,21 @@ def _run_context(site: Site, run: Run) -> dict[str, Any]:
         "intent": site.get_intent(),
         "hourly": _hourly(site),
         "can_retry": run.status in (RunStatus.FAILED, RunStatus.ERRORED),
-        "can_resume": run.status == RunStatus.CANCELLED
-        or (run.active and any(s.state == StepState.WAITING for s in steps)),
+        "can_resume": run.status == RunStatus.CANCELLED or _stalled(run, steps),
         "poll_url": reverse("wizard:run", args=[site.slug, run.pk]),
     }
+
+
+def _stalled(run: Run, steps: list) -> bool:
+    """A live run whose re-checks are overdue (e.g. every worker was down for a while)."""
+    if not run.active or run.is_terminal:
+        return False
+    late = timezone.now() - timedelta(seconds=STALL_SECONDS)
+    return any(
+        (s.state == StepState.WAITING and s.next_check_at and s.next_check_at < late)
+        or (s.state == StepState.QUEUED and s.queued_at and s.queued_at < late)
+        for s in steps
+    )
 
 
 def run_progress(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:

@@ -9,8 +9,8 @@ import pytest
 from monitor import poller
 from monitor.models import Snapshot
 from tests.conftest import ARTIFACTS
-from tests.monitor.conftest import home, webhook  # noqa: F401
-from tests.monitor.test_acceptance import _policy_trap, boxes, dns, provisioned  # noqa: F401
+from tests.monitor.conftest import boxes, dns, home, provisioned, webhook  # noqa: F401  # noqa: F401
+from tests.monitor.test_acceptance import _policy_trap
 
 pytestmark = pytest.mark.browser
 

@@ -145,7 +145,7 @@ def test_a_new_user_completes_the_wizard_with_the_keyboard_and_the_tunnel_comes_
     page.locator("#step-pf_phase1[data-state=done]").wait_for(timeout=60_000)
     shot(page, "progress-phase1-while-gateway-builds")
     page.locator("#run-live[data-status=succeeded]").wait_for(timeout=120_000)
-    assert page.inner_text("#tunnel-state") == "Connected · BGP Established"
+    assert page.text_content("#tunnel-state") == "Connected · BGP Established"
     shot(page, "progress-connected")
 
     run.refresh_from_db()
