@@ -115,30 +115,38 @@ def _database_url(settings_dict: dict) -> str:
 
 def _reset_broker_pools(app) -> None:
     """Drop cached broker connections so the next publish uses the current broker_url."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    pools.reset()  # kombu keeps producer pools per connection in a global registry
 
 
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path, settings):
     """A real worker + beat on the real Redis of this machine, sharing the test database."""
+    import uuid
+
     import redis
     from django.db import connection
 
     from s2svpn.celery import app
 
     redis_url = os.environ.get("S2SVPN_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-    redis.Redis.from_url(redis_url).flushdb()
+    # A key prefix of this test alone: concurrent test sessions never see each other's tasks.
+    prefix = f"s2svpn-test-{uuid.uuid4().hex[:12]}:"
+    redis.Redis.from_url(redis_url).ping()
     old = (app.conf.broker_url, app.conf.broker_transport_options)
     app.conf.broker_url = redis_url
-    app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    app.conf.broker_transport_options = {"visibility_timeout": 3600, "global_keyprefix": prefix}
     _reset_broker_pools(app)
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(connection.settings_dict),
         "REDIS_URL": redis_url,
+        "S2SVPN_BROKER_PREFIX": prefix,
         "S2SVPN_VAR_DIR": str(settings.VAR_DIR),
         "S2SVPN_STEP_LEASE": "3",
         "S2SVPN_RESUME_INTERVAL": "1",
@@ -153,6 +161,9 @@ def celery_worker(transactional_db, tmp_path, settings):
         yield procs
     finally:
         procs.stop()
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
         app.conf.broker_url, app.conf.broker_transport_options = old
         _reset_broker_pools(app)
 
@@ -207,3 +218,61 @@ def make_sandbox_site(boxes, slug: str = "home", **intent_overrides):
 def sandbox_site(db, sandboxes):
     """The canonical site, pointed at the sandboxes, not yet provisioned."""
     return make_sandbox_site(sandboxes)
+
+
+@pytest.fixture
+def fresh_sandboxes(tmp_path, settings):
+    """Sandboxes of this test alone (fast profile): nothing shared with other tests."""
+    from s2svpn.sandbox.runtime import start_sandboxes
+
+    boxes = start_sandboxes(tmp_path / "sandboxes", profile="fast")
+    boxes.write_connection_file(settings.S2SVPN_SANDBOX_DIR / "connection.json")
+    yield boxes
+    boxes.stop()
+
+
+def slow_down(boxes, seconds: float) -> None:
+    """Make every answer of both sandboxes take ``seconds`` longer (a step stays in flight)."""
+    import time as _time
+
+    for box in (boxes.arm, boxes.pfsense):
+        original = type(box).handle
+
+        def handle(*args, _original=original, _box=box, **kwargs):
+            _time.sleep(seconds)
+            return _original(_box, *args, **kwargs)
+
+        box.handle = handle
+
+
+def inventory(boxes, slug: str = "home") -> dict[str, int]:
+    """How many of each object s2svpn creates exist, on both ends (for "exactly one" checks)."""
+    from s2svpn.intent import CANONICAL
+
+    intent = CANONICAL.__class__(**{**CANONICAL.__dict__, "slug": slug})
+    arm = boxes.arm.resources
+    config = boxes.pfsense.snapshot()
+    frr = config.get("installedpackages", {})
+    neighbors = (frr.get("frrbgpneighbors") or {}).get("config") or []
+    return {
+        "gateway_subnet": sum(1 for r in arm("subnets") if r["name"] == "GatewaySubnet"),
+        "public_ip": sum(
+            1 for r in arm("publicIPAddresses") if r["name"] in intent.public_ip_names
+        ),
+        "gateway": sum(
+            1 for r in arm("virtualNetworkGateways") if r["name"] == intent.gateway_name
+        ),
+        "local_gateway": sum(
+            1 for r in arm("localNetworkGateways") if r["name"] == intent.lng_name
+        ),
+        "connection": sum(1 for r in arm("connections") if r["name"] == intent.connection_name),
+        "phase1": sum(1 for p in config["ipsec"]["phase1"] if p.get("descr") == intent.descr),
+        "phase2": sum(1 for p in config["ipsec"]["phase2"] if p.get("descr") == intent.descr),
+        "vti_interface": sum(
+            1 for i in config["interfaces"].values() if str(i.get("if", "")).startswith("ipsec")
+        ),
+        "rule": sum(
+            1 for r in config["filter"]["rule"] if str(r.get("descr", "")).startswith(intent.descr)
+        ),
+        "bgp_neighbor": sum(1 for n in neighbors if n.get("peer") == "172.16.19.254"),
+    }

@@ -25,7 +25,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from s2svpn.clients.errors import ClientError
@@ -252,15 +253,16 @@ def claim(step_id: int) -> Step | None:
         updated = (
             Step.objects.filter(claimable, pk=step_id)
             .exclude(run__status__in=TERMINAL)
-            .update(state=StepState.RUNNING, lease_until=lease)
+            .update(
+                state=StepState.RUNNING,
+                lease_until=lease,
+                attempts=F("attempts") + 1,
+                started=Coalesce("started", Value(now)),
+            )
         )
     if not updated:
         return None
     step = Step.objects.select_related("run__site").get(pk=step_id)
-    if not step.started:
-        step.started = now
-    step.attempts += 1
-    step.save(update_fields=["started", "attempts"])
     return step
 
 

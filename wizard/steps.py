@@ -215,7 +215,10 @@ def az_psk(ctx: StepContext) -> Done | Wait:
 
 
 def _pf_state(ctx: StepContext) -> dict[str, Any]:
-    return dict(ctx.data.get("pf") or {})
+    """This run's push state; a new push starts from what the last one must hand over."""
+    if "pf" in ctx.data:
+        return dict(ctx.data["pf"])
+    return pfsense_push.new_push_state(ctx.site.pfsense_ids or None)
 
 
 def _save_pf(ctx: StepContext, state: dict[str, Any]) -> None:
@@ -273,17 +276,7 @@ def pf_phase1(ctx: StepContext) -> Done:
     desired = _desired(ctx, state)
 
     def work():
-        before = client.find_phase1(descr=desired.phase1["descr"])
-        p1, action = client.ensure_phase1(desired.phase1, update_psk=True)
-        pfsense_push._record(
-            state,
-            "phase1",
-            desired.phase1["descr"],
-            action,
-            pfsense_push._before(before, desired.phase1),
-        )
-        state["ikeid"] = int(p1["ikeid"])
-        return action
+        return pfsense_push.write_phase1(client, desired, state)
 
     action = _guarded(ctx, state, work)
     _save_pf(ctx, state)
@@ -296,7 +289,7 @@ def pf_rest(ctx: StepContext) -> Done:
     desired = _desired(ctx, state)
 
     def work():
-        pfsense_push.write(client, desired, state, update_psk=True)
+        pfsense_push.write(client, desired, state)
         _save_pf(ctx, state)
         pfsense_push.apply(client, state)
 

@@ -55,6 +55,9 @@ class Sandboxes:
     def stop(self) -> None:
         self.pfsense.stop()
         self.arm.stop()
+        close = getattr(self.world, "close", None)  # LabWorld stops its daemons
+        if close:
+            close()
 
 
 def seed_canonical(arm: ArmSandbox) -> None:
