@@ -263,6 +263,18 @@ class SiteForm(KeepSecretsMixin, forms.ModelForm):
             "arm_ca_bundle": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
             "pfsense_ca_bundle": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
         }
+        labels = {
+            "azure_auth": "How s2svpn signs in to Azure",
+            "tenant_id": "Tenant ID",
+            "client_id": "Client ID",
+            "subscription_id": "Subscription ID",
+            "location": "Region",
+            "arm_base_url": "ARM endpoint",
+            "arm_ca_bundle": "ARM CA bundle (PEM)",
+            "pfsense_url": "pfSense URL",
+            "pfsense_ca_bundle": "pfSense CA certificate (PEM)",
+            "pfsense_fingerprint": "pfSense certificate SHA-256 fingerprint",
+        }
         help_texts = {
             "name": "Shown in the site list, e.g. Home lab.",
             "slug": "Lower-case letters, digits and hyphens; part of every Azure resource name "

@@ -59,7 +59,7 @@ def recheck(ctx: StepContext, what: str, started: float) -> float:
     """When to look again: at the expected end, then briskly; never hammering, never idle long."""
     total = expected(ctx, what)
     remaining = started + total - time.time()
-    fine = min(max(total / 40, 0.25), 15.0)
+    fine = min(max(total / 100, 0.1), 15.0)
     if remaining > fine:
         return min(remaining, 60.0)
     return fine

@@ -19,6 +19,6 @@ urlpatterns = [
     path("sites/<slug:slug>/runs/<int:run_id>/retry/", views.run_retry, name="run_retry"),
     path("sites/<slug:slug>/runs/<int:run_id>/resume/", views.run_resume, name="run_resume"),
     path("sites/<slug:slug>/runs/<int:run_id>/cancel/", views.run_cancel, name="run_cancel"),
-    path("sites/<slug:slug>/manual/pfsense-gui.txt", views.manual_gui, name="manual_gui"),
+    path("sites/<slug:slug>/manual/pfsense-gui.md", views.manual_gui, name="manual_gui"),
     path("sites/<slug:slug>/manual/config.xml", views.manual_xml, name="manual_xml"),
 ]

@@ -794,8 +794,8 @@ def manual_gui(request: HttpRequest, slug: str) -> HttpResponse:
     text = manual.gui_instructions(
         site.get_intent(), psk_placeholder="<your pre-shared key>", **_manual_values(site)
     )
-    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="s2svpn-{site.slug}-pfsense-gui.txt"'
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="s2svpn-{site.slug}-pfsense-gui.md"'
     return response
 
 
