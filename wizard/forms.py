@@ -27,7 +27,7 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from s2svpn import asn as asn_rules
 from s2svpn import cost, ipsec, netplan, skus
-from s2svpn.dns import DnsError, resolve_endpoint
+from s2svpn.dns import DnsError, DnsResult, resolve_endpoint
 from s2svpn.intent import IpsecPolicy, SiteIntent
 from s2svpn.psk import PskError, validate_psk
 from wizard.forms_fields import KeepSecretsMixin, SecretFormField
@@ -817,7 +817,17 @@ class LngForm(StepForm):
                 timeout=settings.S2SVPN_DNS_TIMEOUT,
             )
         except DnsError as exc:
-            self.err("onprem_fqdn", exc.message)
+            known = sandbox_dns(self.site).get(fqdn.lower().rstrip("."))
+            if not known or exc.code not in SANDBOX_DNS_FALLBACK:
+                self.err("onprem_fqdn", exc.message)
+                return
+            result = DnsResult(fqdn.rstrip("."), known, 60, "the sandbox")
+            data["onprem_fqdn"] = result.fqdn
+            self.dns_result = result
+            self.notes["onprem_fqdn"] = (
+                f"{result.fqdn} resolves to {known} in the sandbox's DNS, which the stand-in Azure "
+                "uses (real DNS does not know this name)."
+            )
             return
         data["onprem_fqdn"] = result.fqdn
         self.dns_result = result
@@ -844,6 +854,22 @@ class LngForm(StepForm):
         dns_result = getattr(self, "dns_result", None)
         if dns_result is not None:
             set_wizard_data(site, dns={"address": dns_result.address, "ttl": dns_result.ttl})
+
+
+SANDBOX_DNS_FALLBACK = {"nxdomain", "timeout", "no_answer", "no_a"}
+# The sandbox World's DDNS record (s2svpn/sandbox/world.py) when connection.json has no "dns" map.
+SANDBOX_DEFAULT_DNS = {"home-s2s.example.net": "203.0.113.2"}
+
+
+def sandbox_dns(site: Site) -> dict[str, str]:
+    """For a sandbox site: the names the sandbox's own DNS answers (real DNS does not know them)."""
+    if not site.sandbox:
+        return {}
+    from wizard import sandbox_info
+
+    info = sandbox_info.load() or {}
+    names = info.get("dns") if isinstance(info.get("dns"), dict) else SANDBOX_DEFAULT_DNS
+    return {str(k).lower().rstrip("."): str(v) for k, v in names.items()}
 
 
 def default_transit(gateway_subnet: str) -> netplan.Transit | None:

@@ -518,3 +518,26 @@ def test_the_whole_wizard_with_posts_only_ends_in_a_complete_review(alice, dns, 
 
     expected = SiteIntent(slug="home")
     assert site.get_intent() == expected
+
+
+def test_a_sandbox_site_accepts_the_name_the_sandbox_dns_knows(alice, draft, settings, tmp_path):
+    from tests.domain.dnsserver import LocalDns
+
+    with LocalDns() as empty:
+        empty.start({})
+        settings.S2SVPN_DNS_SERVERS = [empty.address]
+        settings.S2SVPN_SANDBOX_DIR = tmp_path
+        draft.sandbox = True
+        draft.save()
+        # no "dns" map in connection.json: the sandbox World's own record of the canonical name
+        live = alice.post(
+            reverse("wizard:validate", args=[draft.slug, "lng"]),
+            LNG_OK,
+            headers={"HX-Request": "true", "HX-Trigger-Name": "onprem_fqdn"},
+        ).content.decode()
+        assert "resolves to 203.0.113.2 in the sandbox's DNS" in live
+        assert alice.post(step_url(draft, "lng"), LNG_OK).status_code == 302
+        draft.sandbox = False
+        draft.save()
+        html = alice.post(step_url(draft, "lng"), LNG_OK).content.decode()
+        assert "does not exist (NXDOMAIN" in field_message(html, "onprem_fqdn")
