@@ -535,7 +535,7 @@ def test_a_sandbox_site_accepts_the_name_the_sandbox_dns_knows(alice, draft, set
             LNG_OK,
             headers={"HX-Request": "true", "HX-Trigger-Name": "onprem_fqdn"},
         ).content.decode()
-        assert "resolves to 203.0.113.2 in the sandbox's DNS" in live
+        assert "resolves to 203.0.113.2 in the sandbox" in live
         assert alice.post(step_url(draft, "lng"), LNG_OK).status_code == 302
         draft.sandbox = False
         draft.save()
