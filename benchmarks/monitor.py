@@ -160,15 +160,22 @@ def run(args: argparse.Namespace, info: dict) -> None:
         ],
         batch_size=500,
     )
-    cycles = []
+    cycles, cpu = [], []
     for _ in range(2):
+        before = time.process_time()
         result = poller.run_cycle()
+        cpu.append(time.process_time() - before)
         cycles.append(result)
+    from collections import Counter
+
     from monitor.models import Snapshot
 
-    verdicts = {}
-    for verdict in Snapshot.objects.values_list("verdict", flat=True):
-        verdicts[verdict] = verdicts.get(verdict, 0) + 1
+    verdicts = Counter(Snapshot.objects.values_list("verdict", flat=True))
+    errors: Counter = Counter()
+    for azure, pfsense in Snapshot.objects.values_list("azure", "pfsense"):
+        for name, end in (("Azure", azure), ("pfSense", pfsense)):
+            if end.get("error"):
+                errors[f"{name}: {end['error'][:90]}"] += 1
 
     status_page()
     full_ms = median_ms(status_page, args.renders)
@@ -180,13 +187,15 @@ def run(args: argparse.Namespace, info: dict) -> None:
     print(f"provisioning the first site (real run, with the latency): {provision_s:.1f} s")
     print(
         f"poll cycle 1 (builds every client, TLS handshakes): {cycles[0].seconds:.1f} s "
-        f"({cycles[0].transitions} transitions)"
+        f"({cycles[0].transitions} transitions, {cpu[0]:.1f} s CPU in this process)"
     )
     print(
         f"poll cycle 2 (steady state, clients reused):        {cycles[1].seconds:.1f} s "
-        f"({cycles[1].transitions} transitions)  target <= 60 s"
+        f"({cycles[1].transitions} transitions, {cpu[1]:.1f} s CPU)  target <= 60 s"
     )
-    print(f"verdicts after the cycles: {verdicts}")
+    print(f"verdicts after the cycles: {dict(verdicts)}")
+    for text, count in errors.most_common(5):
+        print(f"  {count} x {text}")
     print(f"status page, empty (no sites), median of {args.renders}: {empty_ms:.1f} ms")
     print(f"status page, {args.sites} sites, median of {args.renders}: {full_ms:.1f} ms")
     print(f"ratio: {full_ms / empty_ms:.2f}x  target <= 5x")

@@ -56,6 +56,8 @@ class Snapshot(models.Model):
     verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.UNKNOWN)
     reason = models.CharField(max_length=500, blank=True)
     findings = models.JSONField(default=list)
+    # both halves as the status cards show them (monitor.present.halves_summary), per poll
+    summary = models.JSONField(default=dict)
     verdict_since = models.DateTimeField(null=True, blank=True)
     # Incident bookkeeping (exactly one alert per incident, one recovery alert).
     incident_started = models.DateTimeField(null=True, blank=True)

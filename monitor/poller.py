@@ -2,9 +2,11 @@
 
 Each site's Azure half, pfSense half and DNS check run as three independent calls on a bounded
 thread pool (``S2SVPN_POLL_WORKERS``), so one slow firewall never holds up the rest. Every call
-has a deadline (``S2SVPN_POLL_TIMEOUT``); a call that fails or misses it makes that half
-"unknown, because …" (``EndStatus.error``), never "down". Clients are built once per site and
-reused between cycles (their HTTP connections stay open), and rebuilt when the site's
+has a deadline counted from when it starts (``S2SVPN_POLL_TIMEOUT``, also given to the clients
+as their HTTP timeout), and the whole cycle a budget (``S2SVPN_POLL_CYCLE_BUDGET``, default the
+interval); a call that fails or misses either makes that half "unknown, because …"
+(``EndStatus.error``), never "down". Clients are built once per site, in the worker threads, and
+reused between cycles (their HTTP connections stay open); they are rebuilt when the site's
 connection settings change.
 
 Readings go to ``monitor.storage.record`` — bulk writes, then alerts.
@@ -62,7 +64,20 @@ def poll_timeout() -> float:
 
 
 def poll_workers() -> int:
-    return int(getattr(settings, "S2SVPN_POLL_WORKERS", 96))
+    return int(getattr(settings, "S2SVPN_POLL_WORKERS", 128))
+
+
+def cycle_budget() -> float:
+    """How long one cycle may take before calls still queued are given up (default: the
+    interval, so cycles never pile up)."""
+    value = getattr(settings, "S2SVPN_POLL_CYCLE_BUDGET", None)
+    return float(value) if value else max(poll_interval(), poll_timeout())
+
+
+def lro_interval() -> float:
+    """Seconds between status checks of Azure's POST actions (getBgpPeerStatus & co.) when Azure
+    sends no Retry-After (it usually does; the sandbox does not)."""
+    return float(getattr(settings, "S2SVPN_POLL_LRO_INTERVAL", 0.25))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,34 +102,38 @@ def _fingerprint(site: Site) -> str:
 
 
 class ClientCache:
-    """``site id -> (fingerprint, azure client, pfSense client)``; thread-safe."""
+    """``(site id, "azure" | "pfsense") -> (fingerprint, client)``; thread-safe.
+
+    Clients are built in the worker threads (building 1,000 SDK clients serially would cost the
+    cycle seconds) and reused while the site's connection settings stay the same.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._clients: dict[int, tuple[str, Any, Any]] = {}
+        self._clients: dict[tuple[int, str], tuple[str, Any]] = {}
 
-    def get(self, site: Site) -> tuple[Any, Any]:
+    def client(self, site: Site, kind: str) -> Any:
         key = _fingerprint(site)
         with self._lock:
-            hit = self._clients.get(site.pk)
+            hit = self._clients.get((site.pk, kind))
             if hit and hit[0] == key:
-                return hit[1], hit[2]
-        azure = pfsense = None
+                return hit[1]
+        build, name = (_build_azure, "Azure") if kind == "azure" else (_build_pfsense, "pfSense")
         try:
-            azure = _build_azure(site)
+            client = build(site)
         except Exception as err:  # a bad credential or CA bundle: that half is unknown
-            azure = _Broken(f"cannot build the Azure client: {_safe(err)}")
-        try:
-            pfsense = _build_pfsense(site)
-        except Exception as err:
-            pfsense = _Broken(f"cannot build the pfSense client: {_safe(err)}")
+            client = _Broken(f"cannot build the {name} client: {_safe(err)}")
         with self._lock:
-            self._clients[site.pk] = (key, azure, pfsense)
-        return azure, pfsense
+            self._clients[(site.pk, kind)] = (key, client)
+        return client
+
+    def get(self, site: Site) -> tuple[Any, Any]:
+        return self.client(site, "azure"), self.client(site, "pfsense")
 
     def forget(self, site_id: int) -> None:
         with self._lock:
-            self._clients.pop(site_id, None)
+            for kind in ("azure", "pfsense"):
+                self._clients.pop((site_id, kind), None)
 
     def clear(self) -> None:
         with self._lock:
@@ -139,7 +158,7 @@ def _build_azure(site: Site) -> Any:
 
     timeout = poll_timeout()
     # Short LRO polling: getBgpPeerStatus & co. are POST actions behind a poller.
-    return azure_client(site, timeout=timeout, polling_interval=min(1.0, timeout / 4))
+    return azure_client(site, timeout=timeout, polling_interval=lro_interval())
 
 
 def _build_pfsense(site: Site) -> Any:
@@ -206,40 +225,87 @@ def poll_sites(
         max_workers=max(1, min(workers or poll_workers(), 3 * len(sites))),
         thread_name_prefix="poll",
     )
-    jobs: list[tuple[Site, SiteIntent | None, Future, Future, Future | None]] = []
+    budget = cycle_budget()
+    jobs: list[tuple[Site, _Job, _Job, _Job | None]] = []
     try:
         for site in sites:
             try:
                 intent = site.get_intent()
             except Exception as err:
                 bad = EndStatus(error=f"the site's intent is invalid: {_safe(err)}")
-                jobs.append((site, None, _done(bad), _done(bad), None))
+                jobs.append((site, _Job.done(bad), _Job.done(bad), None))
                 continue
-            azure, pfsense = clients.get(site)
-            fa = pool.submit(_read, "Azure", lambda c=azure, i=intent: c.read_status(i))
-            fp = pool.submit(_read, "pfSense", lambda c=pfsense, i=intent: c.read_status(i))
+            fa = _Job(
+                pool,
+                _read,
+                "Azure",
+                lambda s=site, i=intent: clients.client(s, "azure").read_status(i),
+            )
+            fp = _Job(
+                pool,
+                _read,
+                "pfSense",
+                lambda s=site, i=intent: clients.client(s, "pfsense").read_status(i),
+            )
             fd = (
-                pool.submit(_resolve, intent.onprem_fqdn)
+                _Job(pool, _resolve, intent.onprem_fqdn)
                 if intent.onprem_fqdn and not intent.onprem_public_ip
                 else None
             )
-            jobs.append((site, intent, fa, fp, fd))
-        deadline = time.monotonic() + timeout + 1.0
+            jobs.append((site, fa, fp, fd))
+        cycle_end = time.monotonic() + budget
         readings = []
-        for site, _intent, fa, fp, fd in jobs:
-            azure_status = _result(fa, deadline, f"Azure did not answer within {timeout:.0f} s")
-            pf_status = _result(fp, deadline, f"pfSense did not answer within {timeout:.0f} s")
+        for site, fa, fp, fd in jobs:
+            azure_status = fa.result(timeout, cycle_end, "Azure", budget)
+            pf_status = fp.result(timeout, cycle_end, "pfSense", budget)
             dns = DnsReading()
             if fd is not None:
-                try:
-                    dns = fd.result(timeout=max(0.0, deadline - time.monotonic()))
-                except FutureTimeout:
-                    dns = DnsReading(error="the DNS lookup did not finish in time")
+                dns = fd.result(timeout, cycle_end, "DNS", budget)
             readings.append(Reading(site.pk, azure_status, pf_status, dns, timezone.now()))
-        _check_keys(pool, sites, readings, clients, deadline + timeout)
+        _check_keys(pool, sites, readings, clients, time.monotonic() + timeout)
         return readings
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Job:
+    """One call on the pool that knows when it started, so its deadline runs from then."""
+
+    def __init__(self, pool: ThreadPoolExecutor | None, fn: Callable, *args: Any) -> None:
+        self.started: float | None = None
+        self.future: Future
+        if pool is not None:
+            self.future = pool.submit(self._run, fn, *args)
+
+    @classmethod
+    def done(cls, value: Any) -> _Job:
+        job = cls(None, _read)
+        job.future = Future()
+        job.future.set_result(value)
+        return job
+
+    def _run(self, fn: Callable, *args: Any) -> Any:
+        self.started = time.monotonic()
+        return fn(*args)
+
+    def result(self, timeout: float, cycle_end: float, what: str, budget: float) -> Any:
+        while True:
+            now = time.monotonic()
+            limit = cycle_end if self.started is None else min(self.started + timeout, cycle_end)
+            try:
+                return self.future.result(timeout=max(0.0, min(limit - now, 0.5)))
+            except FutureTimeout:
+                if time.monotonic() < limit:
+                    continue
+            self.future.cancel()
+            if what == "DNS":
+                return DnsReading(error="the DNS lookup did not finish in time")
+            if self.started is None:
+                return EndStatus(
+                    error=f"{what} was not read: the poll cycle ran out of its {budget:.0f} s "
+                    "(too many sites for the workers; raise S2SVPN_POLL_WORKERS)"
+                )
+            return EndStatus(error=f"{what} did not answer within {timeout:.0f} s")
 
 
 def _down(end: EndStatus) -> bool:
@@ -297,20 +363,6 @@ def _pfsense_key(client: Any, intent: SiteIntent, psk: str) -> bool | None:
     if not phase1 or "pre_shared_key" not in phase1:
         return None
     return hmac.compare_digest(str(phase1["pre_shared_key"]).encode(), psk.encode())
-
-
-def _done(value: EndStatus) -> Future:
-    future: Future = Future()
-    future.set_result(value)
-    return future
-
-
-def _result(future: Future, deadline: float, late: str) -> EndStatus:
-    try:
-        return future.result(timeout=max(0.0, deadline - time.monotonic()))
-    except FutureTimeout:
-        future.cancel()
-        return EndStatus(error=late)
 
 
 @dataclass

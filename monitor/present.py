@@ -7,6 +7,7 @@ and returns one ``Card`` per site with its SVGs already rendered.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -166,10 +167,30 @@ def _policy_text(intent: SiteIntent) -> str:
     return f"IKE {ike} · ESP {esp}"
 
 
+def halves_summary(azure: EndStatus, pfsense: EndStatus, intent: SiteIntent) -> dict[str, Any]:
+    """Both halves as the cards show them, computed once per poll and stored on the snapshot."""
+    policy = _policy_text(intent)
+    return {
+        "azure": dataclasses.asdict(half("Azure", azure, azure_peer(azure, intent), policy)),
+        "pfsense": dataclasses.asdict(
+            half("pfSense", pfsense, pfsense_peer(pfsense, intent), policy)
+        ),
+    }
+
+
 def cards(
-    sites: Sequence[Site], now: datetime, *, days: int = 7, traffic_hours: int = 24
+    sites: Sequence[Site],
+    now: datetime,
+    *,
+    days: int = 7,
+    traffic_hours: int = 24,
+    detail: bool = False,
 ) -> list[Card]:
-    """One card per site; 3 queries (snapshots come with ``select_related('snapshot')``)."""
+    """One card per site; 2 queries (snapshots come with ``select_related('snapshot')``).
+
+    Without ``detail`` the halves come from the summary stored at poll time (the list page does
+    not deserialise every reading); with it, from the readings (the site page needs the routes).
+    """
     ids = [s.pk for s in sites]
     week_start = now - timedelta(days=days)
     day_start = now - timedelta(hours=24)
@@ -202,6 +223,7 @@ def cards(
                 week_start,
                 day_start,
                 traffic_hours,
+                detail,
             )
         )
     return out
@@ -223,6 +245,7 @@ def _card(
     week_start: datetime,
     day_start: datetime,
     traffic_hours: int,
+    detail: bool = True,
 ) -> Card:
     try:
         intent = site.get_intent()
@@ -233,7 +256,10 @@ def _card(
     day_parts = segments(week, current, day_start, now)
     azure = pfsense = None
     az_end = pf_end = None
-    if snap is not None:
+    summary = (snap.summary if snap is not None else None) or {}
+    if snap is not None and not detail and summary.get("azure") and summary.get("pfsense"):
+        azure, pfsense = Half(**summary["azure"]), Half(**summary["pfsense"])
+    elif snap is not None:
         az_end, pf_end = end_from_dict(snap.azure), end_from_dict(snap.pfsense)
         policy = _policy_text(intent)
         azure = half("Azure", az_end, azure_peer(az_end, intent), policy)

@@ -22,6 +22,7 @@ from monitor import alerts
 from monitor.diagnosis import DnsFacts, assess, learned_prefixes
 from monitor.models import Resolution, Sample, Snapshot, Transition
 from monitor.poller import Reading
+from monitor.present import halves_summary
 from monitor.serialize import end_from_dict, end_to_dict
 from s2svpn.status import EndStatus, TunnelState
 from wizard.models import Site
@@ -169,6 +170,7 @@ def record(
             "verdict": result.verdict,
             "reason": result.reason[:500],
             "findings": [f.as_dict() for f in result.findings],
+            "summary": halves_summary(reading.azure, reading.pfsense, intent),
         }
         old_verdict = snap.verdict if snap else ""
         if snap is None:
@@ -234,6 +236,7 @@ def record(
                     "verdict",
                     "reason",
                     "findings",
+                    "summary",
                     "verdict_since",
                 ],
                 batch_size=500,

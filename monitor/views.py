@@ -43,7 +43,23 @@ def status_page(request: HttpRequest) -> HttpResponse:
         counts[row["snapshot__verdict"] or "nodata"] += row["n"]
     total = sum(counts.values())
 
-    sites = monitored_sites().select_related("snapshot")
+    # neither the readings (their summary is stored) nor secrets or CA bundles are needed here
+    sites = (
+        monitored_sites()
+        .select_related("snapshot")
+        .defer(
+            "snapshot__azure",
+            "snapshot__pfsense",
+            "azure_ids",
+            "pfsense_ids",
+            "client_secret",
+            "pfsense_api_key",
+            "psk",
+            "apprise_urls",
+            "arm_ca_bundle",
+            "pfsense_ca_bundle",
+        )
+    )
     verdict = request.GET.get("verdict", "")
     if verdict == "nodata":
         sites = sites.filter(snapshot__isnull=True)
@@ -86,7 +102,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
 def site_page(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()
     site = get_object_or_404(Site.objects.select_related("snapshot"), slug=slug)
-    card = present.cards([site], now)[0]
+    card = present.cards([site], now, detail=True)[0]
     context = {
         "card": card,
         "site": site,

@@ -8,7 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from wizard.models import Site, SiteStatus
+from monitor import poller
+from s2svpn.sandbox.runtime import start_sandboxes
+from tests.domain.dnsserver import LocalDns
+from tests.monitor.sandbox_world import run_to_end
+from wizard.models import RunStatus, Site, SiteStatus
+
+FQDN = "home-s2s.example.net"
 
 
 class Receiver:
@@ -69,3 +75,39 @@ def home(db, webhook) -> Site:
         alert_emails="ops@example.net",
         apprise_urls=webhook.url,
     )
+
+
+# ---- a canonical site provisioned into sandboxes of its own, with a DNS server on loopback
+
+
+@pytest.fixture
+def boxes(tmp_path):
+    boxes = start_sandboxes(tmp_path / "sandboxes", profile="fast")
+    yield boxes
+    boxes.stop()
+
+
+@pytest.fixture
+def dns(boxes, settings):
+    server = LocalDns()
+    address = server.start({FQDN: [("A", boxes.world.dns[FQDN], 60)]})
+    settings.S2SVPN_DNS_SERVERS = [address]
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def provisioned(db, boxes, dns, webhook, settings) -> Site:
+    from tests.conftest import make_sandbox_site
+
+    settings.S2SVPN_POLL_TIMEOUT = 10
+    poller.CLIENTS.clear()
+    site = make_sandbox_site(boxes)
+    site.alert_emails = "ops@example.net"
+    site.apprise_urls = webhook.url
+    site.save()
+    run = run_to_end(site)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    site.refresh_from_db()
+    assert site.status == SiteStatus.ACTIVE
+    return site
