@@ -953,7 +953,7 @@ class ConnectionForm(StepForm):
             choices.insert(0, ("keep", "Keep the stored key (hidden)"))
         self.fields["psk_choice"].choices = choices
         self.fields["preset"].choices = [
-            (p.key, f"{p.label}{' (recommended)' if p.recommended else ''}")
+            (p.key, f"{p.label}{' (recommended)' if p.recommended else ''}: {p.note}")
             for p in ipsec.PRESETS.values()
         ] + [("custom", "Custom: choose each algorithm below")]
         for name, _label, values in POLICY_FIELDS:
