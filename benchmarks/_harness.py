@@ -1,0 +1,102 @@
+"""Shared set-up for the benchmarks: a throw-away var dir, a real worker, the sandboxes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def prepare_env(redis_url: str | None) -> dict[str, str]:
+    """Point Django at a fresh var dir + SQLite file; Redis (own key prefix) when reachable."""
+    var = Path(tempfile.mkdtemp(prefix="s2svpn-bench-"))
+    env = {
+        "DJANGO_SETTINGS_MODULE": "s2svpn.settings",
+        "S2SVPN_VAR_DIR": str(var),
+        "DATABASE_URL": f"sqlite:///{var / 'bench.sqlite3'}",
+        "S2SVPN_RESUME_INTERVAL": "5",
+        "S2SVPN_POLL_INTERVAL": "3600",
+    }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+        env["S2SVPN_BROKER_PREFIX"] = f"s2svpn-bench-{uuid.uuid4().hex[:8]}:"
+    os.environ.update(env)
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return env
+
+
+def redis_reachable(url: str = "redis://127.0.0.1:6379/13") -> str | None:
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        return url
+    except Exception:
+        return None
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], concurrency: int = 2):
+        self.log_path = Path(env["S2SVPN_VAR_DIR"]) / "worker.log"
+        full = {**os.environ, **env}
+        full.pop("PYTEST_VERSION", None)
+        self.procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "s2svpn",
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    str(concurrency),
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    f"bench{os.getpid()}@%h",
+                ],
+                cwd=REPO,
+                env=full,
+                stdout=open(self.log_path, "wb"),  # noqa: SIM115 - lives with the process
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            ),
+        ]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and b"ready." not in self.log_path.read_bytes():
+            time.sleep(0.2)
+
+    def busy_seconds(self) -> float:
+        """Sum of 'Task … succeeded in Xs' over the worker's log: time spent executing tasks."""
+        text = self.log_path.read_text(errors="replace")
+        return sum(float(x) for x in re.findall(r"succeeded in ([0-9.e-]+)s", text))
+
+    def stop(self) -> None:
+        import signal
+
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(15)
+
+
+def cleanup(env: dict[str, str]) -> None:
+    shutil.rmtree(env["S2SVPN_VAR_DIR"], ignore_errors=True)

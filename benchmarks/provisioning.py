@@ -1,0 +1,91 @@
+"""How close provisioning gets to the gateway build time, and how idle the worker stays.
+
+With the ARM sandbox's gateway build D = 20 s and 1 s for every other operation, a real Celery
+worker provisions the canonical scenario on both ends (sandboxes) and the script prints:
+
+* total wall time (Launch -> run succeeded, tunnel Connected, BGP Established) / D  (target <= 1.10;
+  the floor is (1 + 20 + 1) / 20 = 1.10, since Azure needs the GatewaySubnet and public IP before the
+  gateway and the gateway before the connection);
+* worker busy time (sum of task execution times) / wall time (target <= 2 %).
+
+Usage: python benchmarks/provisioning.py [--gateway-seconds 20] [--other-seconds 1] [--runs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from _harness import Worker, cleanup, prepare_env, redis_reachable
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gateway-seconds", type=float, default=20.0)
+    parser.add_argument("--other-seconds", type=float, default=1.0)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    redis_url = redis_reachable()
+    env = prepare_env(redis_url)
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from s2svpn.sandbox.runtime import start_sandboxes
+
+    boxes = start_sandboxes(Path(env["S2SVPN_VAR_DIR"]) / "sandbox-state", profile="fast")
+    boxes.arm.timing.gateway_seconds = args.gateway_seconds
+    boxes.arm.timing.other_seconds = args.other_seconds
+    boxes.write_connection_file(Path(settings.S2SVPN_SANDBOX_DIR) / "connection.json")
+    worker = Worker(env)
+    ratios, busy_shares = [], []
+    try:
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.conftest import make_sandbox_site
+        from wizard.engine import start_run
+        from wizard.models import Run, RunKind
+
+        for index in range(args.runs):
+            site = make_sandbox_site(boxes, slug=f"bench{index}")
+            busy_before = worker.busy_seconds()
+            launched = time.monotonic()
+            run = start_run(site, RunKind.PROVISION)
+            while True:
+                run = Run.objects.get(pk=run.pk)
+                if run.is_terminal:
+                    break
+                time.sleep(0.05)
+            wall = time.monotonic() - launched
+            if run.status != "succeeded":
+                raise SystemExit(f"run {run.status}: {run.error}")
+            time.sleep(1.0)  # let the worker log its last task
+            busy = worker.busy_seconds() - busy_before
+            steps = {s.key: s for s in run.steps.all()}
+            gateway = steps["az_gateway"]
+            phase1 = steps["pf_phase1"]
+            ratios.append(wall / args.gateway_seconds)
+            busy_shares.append(busy / wall)
+            print(
+                f"run {index + 1}: wall {wall:.2f} s, wall/D {wall / args.gateway_seconds:.3f}, "
+                f"worker busy {busy:.3f} s = {100 * busy / wall:.2f} % of wall; "
+                f"pfSense phase 1 written {(gateway.finished - phase1.finished).total_seconds():.1f} s "
+                "before the gateway finished"
+            )
+            boxes.arm.timing.gateway_seconds = args.gateway_seconds
+    finally:
+        worker.stop()
+        boxes.stop()
+        cleanup(env)
+    print(
+        f"broker: {'Redis' if redis_url else 'filesystem'}; D = {args.gateway_seconds:.0f} s, "
+        f"other operations {args.other_seconds:.0f} s"
+    )
+    print(f"total wall time / D: {statistics.median(ratios):.3f} (target <= 1.10)")
+    print(f"worker busy / wall:  {100 * statistics.median(busy_shares):.2f} % (target <= 2 %)")
+
+
+if __name__ == "__main__":
+    main()
