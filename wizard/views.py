@@ -644,6 +644,7 @@ def _run_context(site: Site, run: Run) -> dict[str, Any]:
         "can_retry": run.status in (RunStatus.FAILED, RunStatus.ERRORED),
         "can_resume": run.status == RunStatus.CANCELLED or _stalled(run, steps),
         "poll_url": reverse("wizard:run", args=[site.slug, run.pk]),
+        "monitor_url": _monitor_url(site),
     }
 
 

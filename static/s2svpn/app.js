@@ -14,3 +14,23 @@ document.addEventListener("click", async (event) => {
     if (status) status.textContent = ok ? "Copied." : "Select the key and press Ctrl+C.";
   }
 });
+
+// The progress page re-renders itself every second (htmx polling, outerHTML swap). Keep what the
+// user was doing: the log panels they opened and the element that had the keyboard focus.
+let kept = { open: [], focus: null };
+document.addEventListener("htmx:beforeSwap", () => {
+  kept = {
+    open: [...document.querySelectorAll("details[open][id]")].map((d) => d.id),
+    focus: document.activeElement && document.activeElement.id ? document.activeElement.id : null,
+  };
+});
+document.addEventListener("htmx:afterSettle", () => {
+  for (const id of kept.open) {
+    const details = document.getElementById(id);
+    if (details) details.open = true;
+  }
+  if (kept.focus && (!document.activeElement || document.activeElement === document.body)) {
+    const target = document.getElementById(kept.focus);
+    if (target) target.focus({ preventScroll: true });
+  }
+});

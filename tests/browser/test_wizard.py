@@ -143,6 +143,13 @@ def test_a_new_user_completes_the_wizard_with_the_keyboard_and_the_tunnel_comes_
 
     # progress: watch it live (htmx polling) until both ends are up
     page.locator("#step-pf_phase1[data-state=done]").wait_for(timeout=60_000)
+    # a keyboard user opens a step's log: the next poll keeps it open and keeps the focus
+    keys.press_on("#log-pf_phase1-summary")
+    page.evaluate(
+        "() => new Promise(r => document.addEventListener('htmx:afterSettle', r, {once: true}))"
+    )
+    assert page.evaluate("() => document.getElementById('log-pf_phase1').open")
+    assert keys.focused("#log-pf_phase1-summary")
     shot(page, "progress-phase1-while-gateway-builds")
     page.locator("#run-live[data-status=succeeded]").wait_for(timeout=120_000)
     assert page.text_content("#tunnel-state") == "Connected · BGP Established"
