@@ -153,6 +153,35 @@ def pf_inventory(config: dict) -> set[tuple[str, str]]:
     return out
 
 
+APIPA = {
+    "bgp_mode": "apipa",
+    "azure_apipa_ip": "169.254.21.2",
+    "onprem_apipa_ip": "169.254.21.1",
+    "onprem_bgp_ip": "169.254.21.1",
+}
+
+
+@pytest.mark.integration
+def test_in_apipa_mode_the_plan_also_lists_exactly_what_the_run_creates(
+    fresh_sandboxes, celery_worker
+):
+    from tests.conftest import make_sandbox_site
+    from wizard.engine import start_run
+
+    boxes = fresh_sandboxes
+    site = make_sandbox_site(boxes, slug="apipa", **APIPA)
+    plan = build_plan(site)
+    arm_before, pf_before = arm_inventory(boxes), pf_inventory(boxes.pfsense.snapshot())
+    run = wait_for(start_run(site, RunKind.PROVISION), celery_worker)
+    assert run.status == RunStatus.SUCCEEDED, (run.error, list(run.steps.values("key", "error")))
+    assert {(o.kind, o.name) for o in plan.azure} == arm_inventory(boxes) - arm_before
+    assert {(o.kind, o.name) for o in plan.pfsense} == (
+        pf_inventory(boxes.pfsense.snapshot()) - pf_before
+    )
+    p2 = next(o for o in plan.pfsense if o.kind == "IPsec phase 2 (VTI)")
+    assert (p2.values["local"], p2.values["remote"]) == ("169.254.21.1/30", "169.254.21.2")
+
+
 @pytest.mark.integration
 def test_the_plan_lists_exactly_the_objects_the_run_creates_on_both_ends(
     fresh_sandboxes, celery_worker
