@@ -168,8 +168,9 @@ def test_a_new_user_completes_the_wizard_with_the_keyboard_and_the_tunnel_comes_
         f"(pf_phase1 {steps['pf_phase1'].finished:%H:%M:%S.%f}, "
         f"az_gateway {steps['az_gateway'].finished:%H:%M:%S.%f})"
     )
+    # the order is the point (phase 1 staged while Azure builds); the figures are printed, not
+    # asserted, because tests never assert on wall-clock time
     assert steps["pf_phase1"].finished < steps["az_gateway"].finished
-    assert launch_to_connected <= 25
 
     # the site page links to the progress, the downloads and the status page
     page.goto(f"/sites/{site.slug}/")
