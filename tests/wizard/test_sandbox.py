@@ -235,3 +235,12 @@ def test_the_plan_lists_exactly_the_objects_the_run_creates_on_both_ends(
     assert phase2["remoteid_address"] == planned_p2.values["remote"] == "172.16.19.254"
     # a second look after the run says everything is reused, nothing new
     assert {o.action for o in build_plan(Site.objects.get(pk=site.pk)).objects} == {"reuse"}
+
+
+def test_test_connection_works_without_javascript_too(alice, sandbox_draft):
+    response = alice.post(
+        step_url(sandbox_draft, "site"), site_form(sandbox_draft, action="test_azure")
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" in html
+    assert '<div id="test-azure"' in html and "Works." in html
