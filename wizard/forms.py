@@ -31,7 +31,7 @@ from s2svpn.dns import DnsError, DnsResult, resolve_endpoint
 from s2svpn.intent import IpsecPolicy, SiteIntent
 from s2svpn.psk import PskError, validate_psk
 from wizard.forms_fields import KeepSecretsMixin, SecretFormField
-from wizard.models import AzureAuth, Site
+from wizard.models import AzureAuth, Site, SiteStatus
 
 
 @dataclass(frozen=True)
@@ -310,6 +310,14 @@ class SiteForm(KeepSecretsMixin, forms.ModelForm):
                     self.instance.pfsense_fingerprint
                 )
         self.fields["slug"].widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+        if self.instance.pk and self.instance.status != SiteStatus.DRAFT:
+            # Azure resource names derive from the slug: renaming would orphan what exists.
+            self.fields["slug"].disabled = True
+            self.fields[
+                "slug"
+            ].help_text = (
+                "Fixed once the site has been provisioned: the Azure resource names derive from it."
+            )
         wire_live_validation(self, validate_url)
         for name in ("pfsense_api_key", "client_secret"):
             # a secret's validity is only known by Test connection; do not post it on each key

@@ -541,3 +541,12 @@ def test_a_sandbox_site_accepts_the_name_the_sandbox_dns_knows(alice, draft, set
         draft.save()
         html = alice.post(step_url(draft, "lng"), LNG_OK).content.decode()
         assert "does not exist (NXDOMAIN" in field_message(html, "onprem_fqdn")
+
+
+def test_the_slug_of_a_provisioned_site_cannot_change(alice, draft):
+    draft.status = SiteStatus.ACTIVE
+    draft.save()
+    response = alice.post(step_url(draft, "site"), {**SITE_OK, "slug": "renamed"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.slug == "home"
