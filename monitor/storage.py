@@ -23,7 +23,7 @@ from monitor.diagnosis import DnsFacts, assess, learned_prefixes
 from monitor.models import Resolution, Sample, Snapshot, Transition
 from monitor.poller import Reading
 from monitor.present import halves_summary
-from monitor.serialize import end_from_dict, end_to_dict
+from monitor.serialize import end_to_dict
 from s2svpn.status import EndStatus, TunnelState
 from wizard.models import Site
 
@@ -90,7 +90,10 @@ def record(
     ids = [r.site_id for r in readings]
     if sites is None or any(i not in sites for i in ids):
         sites = Site.objects.in_bulk(ids)
-    previous = {s.site_id: s for s in Snapshot.objects.filter(site_id__in=ids)}
+    # the readings themselves stay in the database: the previous counters are in the summary
+    previous = {
+        s.site_id: s for s in Snapshot.objects.filter(site_id__in=ids).defer("azure", "pfsense")
+    }
     hours = {hour_of(r.at) for r in readings}
     buckets = {
         (s.site_id, s.bucket): s
@@ -112,8 +115,7 @@ def record(
         intent = site.get_intent()
         snap = previous.get(site.pk)
         old_dns = (snap.dns if snap else {}) or {}
-        old_azure = snap.azure if snap else None
-        old_pfsense = snap.pfsense if snap else None
+        old_counters = ((snap.summary if snap else None) or {}).get("counters") or {}
         up_now = _tunnel_up(reading)
         was_up = bool(old_dns.get("was_up"))
         up_address = old_dns.get("up_address", "")
@@ -187,15 +189,11 @@ def record(
         decisions.append(alerts.Decision(site, snap, old_verdict, result))
 
         # hourly sample
-        b_in, b_out = _counters(reading.azure)
-        p_in, p_out = (None, None)
-        if b_in is not None or b_out is not None:
-            if old_azure is not None:
-                p_in, p_out = _counters(end_from_dict(old_azure))
-        else:
-            b_in, b_out = _counters(reading.pfsense)
-            if old_pfsense is not None:
-                p_in, p_out = _counters(end_from_dict(old_pfsense))
+        counters = {"azure": _counters(reading.azure), "pfsense": _counters(reading.pfsense)}
+        values["summary"]["counters"] = counters
+        source = "azure" if counters["azure"] != (None, None) else "pfsense"
+        b_in, b_out = counters[source]
+        p_in, p_out = old_counters.get(source) or (None, None)
         key = (site.pk, hour_of(reading.at))
         sample = samples.get(key) or buckets.get(key)
         if sample is None:

@@ -29,7 +29,7 @@ FILTERS = ("down", "degraded", "unknown", "healthy", "nodata")
 
 
 def _page_size() -> int:
-    return int(getattr(settings, "S2SVPN_STATUS_PAGE_SIZE", 24))
+    return int(getattr(settings, "S2SVPN_STATUS_PAGE_SIZE", 12))
 
 
 def monitored_sites():
@@ -74,7 +74,10 @@ def status_page(request: HttpRequest) -> HttpResponse:
         output_field=IntegerField(),
     )
     sites = sites.annotate(severity=severity).order_by("severity", "name", "pk")
-    page = Paginator(sites, _page_size()).get_page(request.GET.get("page"))
+    paginator = Paginator(sites, _page_size())
+    if not query:  # the verdict counts above already know how many there are
+        paginator.__dict__["count"] = counts[verdict] if verdict in FILTERS else total
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "cards": present.cards(list(page.object_list), now),
         "page": page,

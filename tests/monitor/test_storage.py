@@ -207,3 +207,25 @@ def test_prune_downsamples_old_hours_into_days_and_drops_what_is_past_retention(
     assert counts["downsampled"] == 3  # the 40-day-old hour went with them
     kept = list(Transition.objects.filter(site=home).values_list("old", "new"))
     assert kept == [("down", "healthy")]  # the newest stays: it says where history starts
+
+
+def test_storing_a_cycle_takes_the_same_number_of_queries_for_1_or_20_sites(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wizard.models import Site, SiteStatus
+
+    sites = [
+        Site.objects.create(name=f"S{i}", slug=f"s{i}", status=SiteStatus.ACTIVE) for i in range(21)
+    ]
+
+    def queries(batch, at):
+        readings = [Reading(s.pk, *tunnel_down(), DNS, at) for s in batch]
+        with CaptureQueriesContext(connection) as ctx:
+            storage.record(readings, sites={s.pk: s for s in batch}, send=False)
+        return len(ctx.captured_queries)
+
+    assert queries(sites[:1], T0) == queries(sites[1:], T0)  # first poll: creates
+    assert queries(sites[:1], T0 + timedelta(minutes=1)) == queries(
+        sites[1:], T0 + timedelta(minutes=1)
+    )
