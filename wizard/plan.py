@@ -12,7 +12,8 @@ pfSense objects https://pfrest.org/api-docs/ and reference/pfsense.md.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from s2svpn import cost, netplan
@@ -24,6 +25,7 @@ Action = Literal["create", "reuse", "update"]
 AZURE_PUBLIC_IP_PENDING = "(the gateway's public IP, known once it is created)"
 GATEWAY_MINUTES_REAL = 45  # Azure: 20-45+ minutes for the VPN gateway
 GATEWAY_MINUTES_SANDBOX = 2
+LIVE_TIMEOUT = 6.0  # seconds the review page waits for both ends to say what exists
 
 
 @dataclass(frozen=True)
@@ -328,11 +330,148 @@ def expected_minutes(site: Site) -> int:
     return max(1, math.ceil(seconds / 60))
 
 
-def build_plan(site: Site) -> Plan:
-    """Every object of both ends, what already exists, the monthly cost and the expected time."""
+# ------------------------------------------------------------------ what already exists (live)
+
+PF_KIND = {
+    "phase1": "IPsec phase 1",
+    "phase2": "IPsec phase 2 (VTI)",
+    "interface": "Interface",
+    "rule": "Firewall rule",
+    "frr": "FRR BGP",
+}
+PF_ACTION: dict[str, Action] = {"create": "create", "update": "update", "unchanged": "reuse"}
+
+
+def _closing_call(client: Any, fn: Any) -> Any:
+    try:
+        return fn(client)
+    finally:
+        close = getattr(client, "close", None)
+        if close:
+            close()
+
+
+def _azure_actions(site: Site, intent: SiteIntent) -> dict[tuple[str, str], Action]:
+    """Read each resource s2svpn would create: missing -> create, same -> reuse, else update."""
+    from wizard import services
+
+    def read(client: Any) -> dict[tuple[str, str], Action]:
+        out: dict[tuple[str, str], Action] = {}
+        subnet = client.get_gateway_subnet(intent)
+        out[("GatewaySubnet", netplan.GATEWAY_SUBNET_NAME)] = (
+            "create"
+            if subnet is None
+            else ("reuse" if subnet.address_prefix == intent.gateway_subnet_prefix else "update")
+        )
+        for name in intent.public_ip_names:
+            pip = client.get_public_ip(intent, name)
+            out[("Public IP", name)] = "create" if pip is None else "reuse"
+        lng = client.get_local_gateway(intent)
+        if lng is None:
+            out[("Local network gateway", intent.lng_name)] = "create"
+        else:
+            same = (
+                (lng.fqdn or "") == (intent.onprem_fqdn if not intent.onprem_public_ip else "")
+                and (lng.gateway_ip or "") == (intent.onprem_public_ip or (lng.gateway_ip or ""))
+                and lng.bgp_asn == intent.onprem_asn
+                and lng.bgp_peering_address == intent.onprem_bgp_ip
+            )
+            out[("Local network gateway", intent.lng_name)] = "reuse" if same else "update"
+        gateway = client.get_gateway(intent)
+        if gateway is None:
+            out[("Virtual network gateway", intent.gateway_name)] = "create"
+        else:
+            same = (
+                gateway.sku == intent.sku
+                and gateway.asn == intent.azure_asn
+                and gateway.active_active == intent.active_active
+            )
+            out[("Virtual network gateway", intent.gateway_name)] = "reuse" if same else "update"
+        conn = client.get_connection(intent)
+        if conn is None:
+            out[("Connection", intent.connection_name)] = "create"
+        else:
+            same = conn.mode == intent.connection_mode and conn.ipsec_policy == intent.policy
+            out[("Connection", intent.connection_name)] = "reuse" if same else "update"
+        return out
+
+    return _closing_call(services.azure_client(site), read)
+
+
+def _pfsense_actions(
+    site: Site, intent: SiteIntent, facts: dict[str, Any]
+) -> dict[tuple[str, str], Action]:
+    """The push's own plan (a fresh read of the firewall): create / update / unchanged."""
+    from s2svpn import pfsense_push
+    from wizard import services
+
+    desired = pfsense_push.build_desired(
+        intent,
+        {},
+        azure_public_ip=facts.get("azure_public_ip") or "192.0.2.1",
+        azure_bgp_ip=azure_bgp_ip(intent, facts),
+        psk=str(site.psk or "********"),
+    )
+
+    def read(client: Any) -> dict[tuple[str, str], Action]:
+        out: dict[tuple[str, str], Action] = {}
+        for item in pfsense_push.plan(client, desired):
+            kind = PF_KIND.get(item.kind, item.kind)
+            if item.kind == "phase1" or item.kind == "phase2" or item.kind == "rule":
+                name = item.key
+            elif item.kind == "interface":
+                name = desired.interface["descr"]
+            else:
+                name = f"AS {intent.onprem_asn}"
+            out[(kind, name)] = PF_ACTION.get(item.action, "create")
+        return out
+
+    return _closing_call(services.pfsense_client(site), read)
+
+
+def _with_live_actions(
+    site: Site, intent: SiteIntent, facts: dict[str, Any], objects: list[PlanObject]
+) -> tuple[list[PlanObject], list[str]]:
+    notes: list[str] = []
+    actions: dict[tuple[str, str], Action] = {}
+    readers = {
+        "Azure": lambda: _azure_actions(site, intent),
+        "pfSense": lambda: _pfsense_actions(site, intent, facts),
+    }
+    # Both ends are read at once, and the page never waits longer than LIVE_TIMEOUT for them.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="plan-live")
+    futures = {end: pool.submit(fn) for end, fn in readers.items()}
+    wait(futures.values(), timeout=LIVE_TIMEOUT)
+    pool.shutdown(wait=False)
+    for end, future in futures.items():
+        if not future.done():
+            reason = f"no answer within {LIVE_TIMEOUT:g} s"
+        elif future.exception() is not None:
+            exc = future.exception()
+            reason = getattr(exc, "message", None) or type(exc).__name__
+        else:
+            actions.update(future.result())
+            continue
+        notes.append(
+            f"Could not read {end} to see what already exists ({reason}); its actions below "
+            "assume nothing exists yet. The run adopts matching objects anyway."
+        )
+    updated = [replace(o, action=actions.get((o.kind, o.name), o.action)) for o in objects]
+    return updated, notes
+
+
+def build_plan(site: Site, *, live: bool = False) -> Plan:
+    """Every object of both ends, what already exists, the monthly cost and the expected time.
+
+    ``live=True`` reads both ends (a few GETs, nothing written) to mark each object create,
+    reuse or update; otherwise the actions come from what this site's runs already did.
+    """
     intent = site.get_intent()
     facts = known_facts(site)
     objects = azure_objects(site, intent, facts) + pfsense_objects(site, intent, facts)
+    live_notes: list[str] = []
+    if live:
+        objects, live_notes = _with_live_actions(site, intent, facts, objects)
     try:
         price = cost.estimate(intent.sku, 1, active_active=intent.active_active)
     except ValueError as exc:
@@ -344,9 +483,10 @@ def build_plan(site: Site) -> Plan:
         note = f"Estimate ({price.as_of}). {price.source}"
     minutes = expected_minutes(site)
     notes = [
+        *live_notes,
         "Azure builds the VPN gateway for 20-45+ minutes; pfSense phase 1 is written as soon as "
         "the public IP exists, phase 2 and BGP as soon as Azure's BGP address is known, and the "
-        "connection when the gateway is ready."
+        "connection when the gateway is ready.",
     ]
     if site.sandbox:
         notes.append("Sandbox site: both ends are local stand-ins; nothing is billed.")

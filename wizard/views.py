@@ -590,7 +590,7 @@ def review_problems(site: Site) -> list[dict[str, str]]:
 
 
 def _review(request: HttpRequest, site: Site) -> HttpResponse:
-    plan = build_plan(site)
+    plan = build_plan(site, live=True)
     return render(
         request,
         "wizard/step_review.html",

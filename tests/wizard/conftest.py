@@ -45,6 +45,12 @@ def canonical_answers() -> dict:
     return answers
 
 
+@pytest.fixture(autouse=True)
+def quick_live_plan(monkeypatch):
+    """The draft's ends (192.0.2.10, a service principal) are unreachable here: wait 1 s, not 6."""
+    monkeypatch.setattr("wizard.plan.LIVE_TIMEOUT", 1.0)
+
+
 @pytest.fixture
 def draft(db) -> Site:
     """A draft whose answers are the canonical scenario; every step is reachable."""

@@ -233,8 +233,14 @@ def test_the_plan_lists_exactly_the_objects_the_run_creates_on_both_ends(
     assert planned_p2.values["local"] == "172.16.19.253/30"
     assert phase2["localid_address"] == "172.16.19.253"
     assert phase2["remoteid_address"] == planned_p2.values["remote"] == "172.16.19.254"
-    # a second look after the run says everything is reused, nothing new
-    assert {o.action for o in build_plan(Site.objects.get(pk=site.pk)).objects} == {"reuse"}
+    # a second look after the run says everything is reused, nothing new - from the runs'
+    # record, and from reading both ends (what the review page does)
+    site = Site.objects.get(pk=site.pk)
+    assert {o.action for o in build_plan(site).objects} == {"reuse"}
+    live = build_plan(site, live=True)
+    assert {(o.kind, o.name): o.action for o in live.objects} == {
+        (o.kind, o.name): "reuse" for o in plan.objects
+    }, live.notes
 
 
 def test_test_connection_works_without_javascript_too(alice, sandbox_draft):
