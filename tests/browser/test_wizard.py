@@ -179,6 +179,23 @@ def test_a_new_user_completes_the_wizard_with_the_keyboard_and_the_tunnel_comes_
     page.goto("/")
     shot(page, "sites-list")
 
+    # tear down, confirmed with the keyboard, stating the hourly cost it stops
+    page.goto(f"/sites/{site.slug}/runs/{run.pk}/")
+    keys.press_on("#run-teardown")
+    page.wait_for_url("**/teardown/")
+    assert "$0.195 per hour" in page.inner_text("main")
+    keys.tab_to("#id_confirm")
+    page.keyboard.press("Space")
+    shot(page, "teardown-confirm")
+    keys.press_on("button.danger[type=submit]")
+    page.wait_for_url(re.compile(r".*/sites/home/runs/\d+/$"))
+    page.locator("#run-live[data-status=succeeded]").wait_for(timeout=120_000)
+    shot(page, "teardown-done")
+    site.refresh_from_db()
+    assert site.status == SiteStatus.REMOVED
+    names = {r["name"] for r in sandboxes_20s.arm.resources()}
+    assert not any(name.startswith("s2svpn-home-") for name in names)
+
 
 # --------------------------------------------------------------------------- error cases
 

@@ -114,7 +114,12 @@ def topology_context(site: Any, run: Any = None) -> dict[str, Any]:
             for node, keys in NODE_STEPS.items()
         }
     verify = steps.get("verify")
-    if verify == "done":
+    if run is not None and run.kind == "teardown":
+        tunnel = {"succeeded": "Removed from both ends", "failed": "Tear-down stopped"}.get(
+            run.status, "Tearing down"
+        )
+        verify = {"succeeded": "skipped", "failed": "failed"}.get(run.status, "running")
+    elif verify == "done":
         tunnel = "Connected · BGP Established"
     elif verify in ("running", "waiting", "queued"):
         tunnel = "Waiting for the tunnel and BGP"
