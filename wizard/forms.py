@@ -205,11 +205,16 @@ def wire_live_validation(form: forms.BaseForm, validate_url: str) -> None:
 
 
 def mark_invalid(form: forms.BaseForm) -> None:
+    """Flag the fields with errors for assistive technology; the first one gets the focus."""
     if not form.is_bound:
         return
-    for name in form.errors:
-        if name in form.fields:
+    first = True
+    for name in form.fields:
+        if name in form.errors:
             form.fields[name].widget.attrs["aria-invalid"] = "true"
+            if first:
+                form.fields[name].widget.attrs["autofocus"] = True
+                first = False
 
 
 # --------------------------------------------------------------------------- step 0: site

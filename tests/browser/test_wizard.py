@@ -301,3 +301,25 @@ def test_every_wizard_page_labels_every_input(page, keys, owner):
                 .map(el => el.name || el.id)"""
         )
         assert unlabeled == [], (step, unlabeled)
+
+
+def test_without_javascript_a_step_still_validates_on_submit_and_keeps_the_focus_on_the_error(
+    chromium, live_server, owner
+):
+    canonical_draft()
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        from tests.browser.conftest import Keyboard
+
+        keys = Keyboard(page)
+        login(page, keys, "owner", PASSWORD)
+        page.goto("/sites/home/wizard/vnet/")
+        keys.type_into("#id_gateway_subnet_prefix", "172.16.19.240/28")
+        page.keyboard.press("Enter")
+        page.wait_for_load_state()
+        assert "is a /28" in message_next_to(page, "gateway_subnet_prefix")
+        assert keys.focused("#id_gateway_subnet_prefix")  # autofocus on the first error
+        Shots("wizard-nojs")(page, "vnet-28-without-js")
+    finally:
+        context.close()
