@@ -64,12 +64,10 @@ def recent_flips(site_ids: Iterable[int], now: datetime) -> dict[int, int]:
 
 
 def decide(decisions: list[Decision], flips: dict[int, int]) -> list[Alert]:
-    """Open/close incidents on the snapshots and create the alert rows (not yet delivered)."""
+    """Open/close incidents on the snapshots (not saved here) and return unsaved alert rows."""
     created: list[Alert] = []
-    touched: list[Snapshot] = []
     for d in decisions:
         snap, verdict, at = d.snapshot, d.assessment.verdict, d.snapshot.polled_at
-        before = (snap.incident_started, snap.incident_alerted, snap.flapping_alerted_at)
         problem = verdict != "healthy"
         flapping_since = snap.flapping_alerted_at
         flapping = flapping_since is not None and at - flapping_since < flap_window()
@@ -93,8 +91,6 @@ def decide(decisions: list[Decision], flips: dict[int, int]) -> list[Alert]:
             # the flapping window closed while the site is still broken: say so once
             kind = AlertKind.DOWN
             snap.incident_alerted = True
-        if before != (snap.incident_started, snap.incident_alerted, snap.flapping_alerted_at):
-            touched.append(snap)
         if kind is not None:
             subject, body = compose(d, kind)
             created.append(
@@ -107,11 +103,6 @@ def decide(decisions: list[Decision], flips: dict[int, int]) -> list[Alert]:
                     muted=d.site.maintenance,
                 )
             )
-    if touched:
-        Snapshot.objects.bulk_update(
-            touched, ["incident_started", "incident_alerted", "flapping_alerted_at"]
-        )
-    Alert.objects.bulk_create(created)
     return created
 
 

@@ -371,6 +371,7 @@ class CycleResult:
     seconds: float
     transitions: int
     alerts: int
+    store_seconds: float = 0.0
 
 
 def run_cycle(site_ids: Iterable[int] | None = None) -> CycleResult:
@@ -383,9 +384,11 @@ def run_cycle(site_ids: Iterable[int] | None = None) -> CycleResult:
     else:
         sites = list(Site.objects.filter(pk__in=list(site_ids)).order_by("pk"))
     readings = poll_sites(sites)
+    stored = time.monotonic()
     outcome = storage.record(readings, sites={s.pk: s for s in sites})
+    now = time.monotonic()
     result = CycleResult(
-        len(sites), time.monotonic() - started, outcome.transitions, outcome.alerts
+        len(sites), now - started, outcome.transitions, outcome.alerts, now - stored
     )
     log.info(
         "monitor: polled %d sites in %.1f s, %d transitions, %d alerts",

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from monitor import alerts
 from monitor.diagnosis import DnsFacts, assess, learned_prefixes
-from monitor.models import Resolution, Sample, Snapshot, Transition
+from monitor.models import Alert, Resolution, Sample, Snapshot, Transition
 from monitor.poller import Reading
 from monitor.present import halves_summary
 from monitor.serialize import end_to_dict
@@ -29,6 +29,21 @@ from wizard.models import Site
 
 log = logging.getLogger(__name__)
 
+SNAPSHOT_FIELDS = [
+    "polled_at",
+    "azure",
+    "pfsense",
+    "dns",
+    "states",
+    "verdict",
+    "reason",
+    "findings",
+    "summary",
+    "verdict_since",
+    "incident_started",
+    "incident_alerted",
+    "flapping_alerted_at",
+]
 DIMENSIONS = ("tunnel_azure", "tunnel_pfsense", "bgp_azure", "bgp_pfsense", "ddns", "verdict")
 
 
@@ -220,25 +235,24 @@ def record(
         sample.healthy_polls += 1 if result.verdict == "healthy" else 0
         samples[key] = sample
 
+    # Flapping counts: verdict changes already stored in the window plus this cycle's.
+    flap_counts = alerts.recent_flips(verdict_changed, max(r.at for r in readings))
+    for t in new_transitions:
+        if t.dimension == "verdict" and t.old:
+            flap_counts[t.site_id] = flap_counts.get(t.site_id, 0) + 1
+    pending = alerts.decide(decisions, flap_counts)  # incidents on the snapshots, alert rows
+
+    snapshots = new_snapshots + changed_snapshots
+    for snap in snapshots:
+        snap.pk = None  # one upsert on the site for all of them (bulk_update's CASE is slow)
     with transaction.atomic():
-        Snapshot.objects.bulk_create(new_snapshots, batch_size=500)
-        if changed_snapshots:
-            Snapshot.objects.bulk_update(
-                changed_snapshots,
-                [
-                    "polled_at",
-                    "azure",
-                    "pfsense",
-                    "dns",
-                    "states",
-                    "verdict",
-                    "reason",
-                    "findings",
-                    "summary",
-                    "verdict_since",
-                ],
-                batch_size=500,
-            )
+        Snapshot.objects.bulk_create(
+            snapshots,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["site"],
+            update_fields=SNAPSHOT_FIELDS,
+        )
         Transition.objects.bulk_create(new_transitions, batch_size=500)
         Sample.objects.bulk_create(
             list(samples.values()),
@@ -256,8 +270,7 @@ def record(
                 "healthy_polls",
             ],
         )
-        flap_counts = alerts.recent_flips(verdict_changed, max(r.at for r in readings))
-        pending = alerts.decide(decisions, flap_counts)
+        Alert.objects.bulk_create(pending)
     outcome.snapshots = len(new_snapshots) + len(changed_snapshots)
     outcome.transitions = len(new_transitions)
     outcome.alerts = alerts.deliver(pending, send=send)
