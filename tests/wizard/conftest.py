@@ -47,8 +47,15 @@ def canonical_answers() -> dict:
 
 @pytest.fixture(autouse=True)
 def quick_live_plan(monkeypatch):
-    """The draft's ends (192.0.2.10, a service principal) are unreachable here: wait 1 s, not 6."""
+    """The draft's ends are unreachable here (no Azure login, nothing on 127.0.0.1:9): the review
+    waits 1 s instead of 6, and the test waits for the readers to give up before it ends."""
+    import threading
+
     monkeypatch.setattr("wizard.plan.LIVE_TIMEOUT", 1.0)
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("plan-live"):
+            thread.join(timeout=15)
 
 
 @pytest.fixture
@@ -67,7 +74,7 @@ def draft(db) -> Site:
         resource_group="rg-home-s2s",
         location="westeurope",
         vnet_name="vnet-hub",
-        pfsense_url="https://192.0.2.10",
+        pfsense_url="https://127.0.0.1:9",  # nothing listens: refused at once
         pfsense_api_key="pfsense-api-key-not-to-be-shown",
         pfsense_fingerprint="ab" * 32,
         psk=PSK,

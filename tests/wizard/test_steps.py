@@ -24,7 +24,7 @@ SITE_OK = {
     "subscription_id": "00000000-0000-0000-0000-0000000000aa",
     "resource_group": "rg-home-s2s",
     "location": "westeurope",
-    "pfsense_url": "https://192.0.2.10",
+    "pfsense_url": "https://127.0.0.1:9",
     "pfsense_api_key": "pf-key",
     "pfsense_tls": "fingerprint",
     "pfsense_fingerprint": ":".join(["AB"] * 32),
