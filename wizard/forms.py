@@ -328,6 +328,10 @@ class SiteForm(KeepSecretsMixin, forms.ModelForm):
             # a secret's validity is only known by Test connection; do not post it on each key
             for attr in ("hx-post", "hx-trigger", "hx-target", "hx-swap", "hx-include"):
                 self.fields[name].widget.attrs.pop(attr, None)
+        for field in self.fields.values():
+            if "hx-post" in field.widget.attrs:
+                # live checks of other fields never send the secrets along
+                field.widget.attrs["hx-params"] = "not client_secret,pfsense_api_key"
 
     def stored_secret(self, name: str) -> str:
         if self.cleaned_data.get(name):
