@@ -90,8 +90,8 @@ def traffic(points: Sequence[TrafficPoint], *, label: str) -> SafeString:
     legend = (
         '<span class="muted">no traffic yet</span>'
         if empty
-        else f'<span class="t-in-key">▲ to Azure</span> <span class="t-out-key">▼ from Azure</span>'
-        f' <span class="muted">peak {escape(human_bytes(peak))}/h</span>'
+        else f'<span class="t-in-key">▲ to</span> / <span class="t-out-key">▼ from Azure</span>'
+        f" · peak {escape(human_bytes(peak))}/h"
     )
     return mark_safe(  # noqa: S308 - all text above is escaped
         f'<div class="tr"><svg class="chart traffic" viewBox="0 0 {width} {height}" role="img" '

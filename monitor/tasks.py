@@ -2,23 +2,24 @@
 
 Beat runs ``poll_all`` every ``S2SVPN_POLL_INTERVAL`` seconds and ``prune`` hourly (entries added
 in ``monitor.apps``). A cycle that is still running when the next one is due makes the next one
-skip (a cache lock), and a queued cycle older than the interval expires unrun.
+skip (a cache lock: effective across processes with Redis as the cache, per process with the
+default local-memory cache), and a queued cycle older than the interval expires unrun.
 """
 
 from __future__ import annotations
 
 import logging
 
-from celery import shared_task
 from django.core.cache import cache
 
 from monitor import poller, storage
+from s2svpn.celery import app  # bind to the configured app even where nothing imported it yet
 
 log = logging.getLogger(__name__)
 LOCK = "s2svpn:monitor:cycle"
 
 
-@shared_task(ignore_result=True)
+@app.task(ignore_result=True)
 def poll_all() -> int:
     """One cycle over every active site; returns the number polled (0 when skipped)."""
     if not cache.add(LOCK, "1", timeout=int(poller.poll_interval() * 5)):
@@ -30,13 +31,13 @@ def poll_all() -> int:
         cache.delete(LOCK)
 
 
-@shared_task(ignore_result=True)
+@app.task(ignore_result=True)
 def poll_sites(site_ids: list[int]) -> int:
     """Poll the given sites now (admin "poll now", the status page's button)."""
     return poller.run_cycle(site_ids).sites
 
 
-@shared_task(ignore_result=True)
+@app.task(ignore_result=True)
 def reset_gateway(site_id: int) -> str:
     """Reset the site's Azure VPN gateway (forces the FQDN to be resolved again)."""
     from monitor.admin_actions import do_reset_gateway
@@ -46,6 +47,6 @@ def reset_gateway(site_id: int) -> str:
     return do_reset_gateway(site)
 
 
-@shared_task(ignore_result=True)
+@app.task(ignore_result=True)
 def prune() -> dict:
     return storage.prune()
