@@ -566,16 +566,31 @@ def diagnose(
         )
 
     if intent.bgp_mode == "apipa" and not pfsense.error:
-        blocked = pfsense.details.get("allow_apipa") is False or bool(_APIPA.search(_text(pfsense)))
-        if blocked:
+        stated = pfsense.details.get("allow_apipa") is False or bool(_APIPA.search(_text(pfsense)))
+        stuck = (
+            tunnel_up
+            and not _frr_down(pfsense)
+            and pf_peer is not None
+            and pf_peer.state
+            in (BgpState.ACTIVE, BgpState.CONNECT, BgpState.IDLE, BgpState.OPENSENT)
+        )
+        if stated or stuck:
             findings.append(
                 Finding(
                     "apipa_blocked",
-                    "pfSense blocks the APIPA BGP addresses",
+                    "pfSense blocks the APIPA BGP addresses"
+                    if stated
+                    else "BGP over APIPA does not come up: is APIPA allowed on pfSense?",
                     "BGP runs over APIPA addresses (169.254.21.x/22.x), which pfSense drops "
-                    "unless 'Allow APIPA' is set, so the BGP session cannot form.",
+                    "unless 'Allow APIPA' is set"
+                    + (
+                        ", so the BGP session cannot form."
+                        if stated
+                        else "; the tunnel is up but the BGP session never establishes."
+                    ),
                     "Enable System > Advanced > Firewall & NAT > 'Allow APIPA traffic', then "
                     "re-push pfSense.",
+                    severity="error" if stated else "warning",
                     action="repush",
                 )
             )

@@ -245,3 +245,17 @@ def test_an_end_holding_another_key_than_the_site_is_named_in_the_psk_finding():
     )
     healthy_keys = replace(pfsense, details={"psk_matches_site": True})
     assert "psk_mismatch" not in codes(diagnose(azure, healthy_keys, CANONICAL))
+
+
+def test_an_apipa_session_stuck_behind_an_up_tunnel_asks_about_allow_apipa():
+    apipa = replace(
+        CANONICAL, bgp_mode="apipa", azure_apipa_ip="169.254.21.1", onprem_apipa_ip="169.254.21.2"
+    )
+    pfsense = healthy_pfsense(
+        bgp_peers=[BgpPeer("169.254.21.1", 65515, BgpState.ACTIVE)], learned_routes=[]
+    )
+    finding = next(
+        f for f in diagnose(healthy_azure(), pfsense, apipa) if f.code == "apipa_blocked"
+    )
+    assert finding.severity == "warning"
+    assert "Allow APIPA traffic" in finding.fix
