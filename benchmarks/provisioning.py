@@ -24,7 +24,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gateway-seconds", type=float, default=20.0)
     parser.add_argument("--other-seconds", type=float, default=1.0)
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--verbose", action="store_true", help="print every step's timeline")
     args = parser.parse_args()
     redis_url = redis_reachable()
     env = prepare_env(redis_url)
@@ -34,11 +35,16 @@ def main() -> None:
 
     from s2svpn.sandbox.runtime import start_sandboxes
 
-    boxes = start_sandboxes(Path(env["S2SVPN_VAR_DIR"]) / "sandbox-state", profile="fast")
-    boxes.arm.timing.gateway_seconds = args.gateway_seconds
-    boxes.arm.timing.other_seconds = args.other_seconds
-    boxes.write_connection_file(Path(settings.S2SVPN_SANDBOX_DIR) / "connection.json")
+    def fresh_sandboxes(index: int):
+        # One VPN gateway per VNet (Azure's rule, which the sandbox keeps): new sandboxes per run.
+        boxes = start_sandboxes(Path(env["S2SVPN_VAR_DIR"]) / f"sandbox-{index}", profile="fast")
+        boxes.arm.timing.gateway_seconds = args.gateway_seconds
+        boxes.arm.timing.other_seconds = args.other_seconds
+        boxes.write_connection_file(Path(settings.S2SVPN_SANDBOX_DIR) / "connection.json")
+        return boxes
+
     worker = Worker(env)
+    boxes = None
     ratios, busy_shares = [], []
     try:
         import sys
@@ -49,6 +55,9 @@ def main() -> None:
         from wizard.models import Run, RunKind
 
         for index in range(args.runs):
+            if boxes is not None:
+                boxes.stop()
+            boxes = fresh_sandboxes(index)
             site = make_sandbox_site(boxes, slug=f"bench{index}")
             busy_before = worker.busy_seconds()
             launched = time.monotonic()
@@ -74,10 +83,18 @@ def main() -> None:
                 f"pfSense phase 1 written {(gateway.finished - phase1.finished).total_seconds():.1f} s "
                 "before the gateway finished"
             )
-            boxes.arm.timing.gateway_seconds = args.gateway_seconds
+            if args.verbose:
+                t0 = run.created
+                for step in steps.values():
+                    print(
+                        f"    {step.key:14} {(step.started - t0).total_seconds():6.2f} -> "
+                        f"{(step.finished - t0).total_seconds():6.2f} s, "
+                        f"{step.attempts} attempts, busy {step.busy_seconds:.3f} s"
+                    )
     finally:
         worker.stop()
-        boxes.stop()
+        if boxes is not None:
+            boxes.stop()
         cleanup(env)
     print(
         f"broker: {'Redis' if redis_url else 'filesystem'}; D = {args.gateway_seconds:.0f} s, "

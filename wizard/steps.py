@@ -23,7 +23,7 @@ from django.db import transaction
 
 from s2svpn import netplan, pfsense_push
 from s2svpn.clients.errors import ClientError
-from s2svpn.status import BgpState, TunnelState
+from s2svpn.status import BgpState
 from wizard.engine import Done, StepContext, StepSpec, Wait
 from wizard.models import Run, RunKind, RunStatus, Site, SiteStatus
 
@@ -305,42 +305,54 @@ def pf_rest(ctx: StepContext) -> Done:
 
 
 def verify(ctx: StepContext) -> Done | Wait:
-    """Both ends agree: Azure Connected + BGP up with routes, pfSense SA + BGP with prefixes."""
-    attempts = ctx.step.data.get("checks", 0) + 1
-    ctx.step.data["checks"] = attempts
-    azure = ctx.client("azure").read_status(ctx.intent)
+    """Both ends agree: Azure Connected with BGP up and routes learned, pfSense SA + BGP with
+    prefixes both ways. Azure's BGP reads are long-running POSTs: started on one check and
+    collected on a later one, so no worker waits for them."""
+    started = _started(ctx)
+    checks = ctx.step.data.get("checks", 0) + 1
+    ctx.step.data["checks"] = checks
+    azure_client = ctx.client("azure")
+    conn = azure_client.get_connection(ctx.intent)
+    connected = conn is not None and conn.status == "Connected"
     state = _pf_state(ctx)
     pf = pfsense_push.verify(
         ctx.client("pfsense"), ctx.intent, state, attempt=0, max_attempts=10**6
     )
-    azure_ok = (
-        not azure.error
-        and azure.tunnel == TunnelState.UP
-        and any(p.state == BgpState.ESTABLISHED for p in azure.bgp_peers)
-        and any(r.origin.lower() == "ebgp" for r in azure.learned_routes)
-    )
     if pf["result"] == "failed":
         raise ClientError(pf["reason"], permanent=True, code="VerifyFailed")
-    if azure_ok and pf["result"] == "ok":
-        learned = sorted({r.prefix for r in azure.learned_routes if r.origin.lower() == "ebgp"})
-        pfsense_push.finish(ctx.client("pfsense"), state)
-        _save_pf(ctx, state)
-        return Done(
-            f"Connected; BGP Established both ways; Azure learned {', '.join(learned)}",
-            data={"azure_learned": learned},
-        )
+    azure_bgp = None
+    if connected:
+        reads = ctx.step.data.get("bgp_reads") or azure_client.start_bgp_reads(ctx.intent)
+        azure_bgp = azure_client.collect_bgp_reads(reads)
+        ctx.step.data["bgp_reads"] = None if azure_bgp is not None else reads
+    if azure_bgp is not None:
+        learned = sorted({r.prefix for r in azure_bgp["learned"] if r.origin.lower() == "ebgp"})
+        established = any(p.state == BgpState.ESTABLISHED for p in azure_bgp["peers"])
+        if established and learned and pf["result"] == "ok":
+            pfsense_push.finish(ctx.client("pfsense"), state)
+            _save_pf(ctx, state)
+            return Done(
+                f"Connected; BGP Established on both ends; Azure learned {', '.join(learned)}",
+                data={"azure_learned": learned, "bgp_reads": None},
+            )
     limit = settings.S2SVPN_VERIFY_SECONDS
-    if time.time() - _started(ctx) > limit:
-        reason = azure.error or pf["reason"] or f"Azure connection {azure.tunnel.value}"
+    if time.time() - started > limit:
+        reason = pf["reason"] or f"Azure connection {conn.status if conn else 'missing'}"
         raise ClientError(
             f"The tunnel did not come up within {limit:.0f} s: {reason}. Check the status page "
             "for a diagnosis, then Retry.",
             permanent=True,
             code="VerifyTimeout",
         )
-    why = f"Azure: {azure.tunnel.value}; pfSense: {pf['reason'] or pf['result']}"
-    started = _started(ctx)
-    return Wait(min(max(expected(ctx, "other") / 4, 0.25), 5.0), why, data={"started_at": started})
+    why = (
+        f"Azure: {conn.status if conn else 'no connection'}"
+        f"{', reading BGP' if connected else ''}; pfSense: {pf['reason'] or pf['result']}"
+    )
+    return Wait(
+        min(max(expected(ctx, "other") / 4, 0.1), 5.0),
+        why,
+        data={"started_at": started, "bgp_reads": ctx.step.data.get("bgp_reads")},
+    )
 
 
 def provision_plan(site: Site) -> list[StepSpec]:

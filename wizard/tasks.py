@@ -5,6 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
+# Imported here, in the worker's main process, so forked children inherit the SDKs already
+# loaded instead of paying for the import inside the first task they run.
+import s2svpn.clients.azure
+import s2svpn.clients.pfsense  # noqa: F401
+import wizard.steps  # noqa: F401
 from wizard import engine
 
 

@@ -1170,6 +1170,69 @@ class AzureVpnClient:
         )
         return parse_routes(body)
 
+    # ---- BGP reads that never hold a worker (start now, collect on a later check)
+
+    def start_bgp_reads(self, intent: SiteIntent) -> dict[str, Any]:
+        """Start getBgpPeerStatus, getLearnedRoutes and getAdvertisedRoutes without waiting.
+
+        Returns ``{name: {"url": <Location to poll>} | {"body": <result>}}`` (JSON-able, so a
+        Celery step can keep it between checks); collect with :meth:`collect_bgp_reads`.
+        """
+        ops = self._sdk.virtual_network_gateways
+        rg, gw = intent.resource_group, intent.gateway_name
+        starts = {
+            "peers": lambda: ops.begin_get_bgp_peer_status(rg, gw, polling=False, **self._call),
+            "learned": lambda: ops.begin_get_learned_routes(rg, gw, polling=False, **self._call),
+            "advertised": lambda: ops.begin_get_advertised_routes(
+                rg, gw, peer=_onprem_bgp_ip(intent), polling=False, **self._call
+            ),
+        }
+        out: dict[str, Any] = {}
+        for name, start in starts.items():
+            poller = self._do(f"starting the BGP read {name}", start)
+            initial = poller.polling_method()._initial_response.http_response
+            location = initial.headers.get("Location") or initial.headers.get("location")
+            if initial.status_code == 202 and location:
+                out[name] = {"url": location}
+            else:
+                out[name] = {"body": initial.json() if initial.text() else {}}
+        return out
+
+    def collect_bgp_reads(self, reads: dict[str, Any]) -> dict[str, Any] | None:
+        """Poll each started read once; ``None`` while any is still running, else the results as
+        ``{"peers": [BgpPeer], "learned": [Route], "advertised": [Route]}``."""
+        from azure.core.rest import HttpRequest
+
+        for item in reads.values():
+            if "body" in item:
+                continue
+            response = self._do(
+                "reading a BGP result",
+                lambda url=item["url"]: self._sdk.send_request(
+                    HttpRequest("GET", url), **self._call
+                ),
+            )
+            if response.status_code == 202:
+                item["url"] = response.headers.get("Location", item["url"])
+                continue
+            if response.status_code >= 400:
+                raise ClientError(
+                    f"Azure answered {response.status_code} while reading BGP state; s2svpn "
+                    "will ask again.",
+                    permanent=False,
+                    code="BgpReadFailed",
+                    status=response.status_code,
+                )
+            item["body"] = response.json() if response.text() else {}
+            item.pop("url", None)
+        if any("body" not in item for item in reads.values()):
+            return None
+        return {
+            "peers": parse_bgp_peers(reads["peers"]["body"]),
+            "learned": parse_routes(reads["learned"]["body"]),
+            "advertised": parse_routes(reads["advertised"]["body"]),
+        }
+
     def read_status(self, intent: SiteIntent) -> EndStatus:
         """One reading for the monitor; failures come back as ``EndStatus(error=...)``, never raise."""
         try:

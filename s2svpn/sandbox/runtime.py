@@ -37,6 +37,7 @@ class Sandboxes:
             "resource_group": CANONICAL.resource_group,
             "vnet_name": CANONICAL.vnet_name,
             "location": CANONICAL.location,
+            "dns": dict(self.world.dns),
             "timing": {
                 "gateway_seconds": self.arm.timing.gateway_seconds,
                 "other_seconds": self.arm.timing.other_seconds,
