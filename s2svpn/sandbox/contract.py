@@ -33,6 +33,20 @@ REPO = Path(__file__).resolve().parents[2]
 CONTRACT_PATH = (
     REPO.parent / "shared" / "fixtures" / "pfsense" / "contract" / "restapi-v2-contract.json"
 )
+# A copy without the free-text descriptions ships with s2svpn, so the sandbox that `make run`
+# starts works where the shared fixtures are not beside the checkout.
+BUNDLED_PATH = Path(__file__).resolve().parent / "data" / "restapi-v2-contract.min.json"
+
+
+def contract_path() -> Path:
+    """The contract to load: $S2SVPN_PFSENSE_CONTRACT, the shared fixture, else the bundled copy."""
+    import os
+
+    override = os.environ.get("S2SVPN_PFSENSE_CONTRACT")
+    if override:
+        return Path(override)
+    return CONTRACT_PATH if CONTRACT_PATH.exists() else BUNDLED_PATH
+
 
 _FQDN = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]{2,63}\.?$"
@@ -118,7 +132,7 @@ class Contract:
     """The parsed contract file plus the checks it describes."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else CONTRACT_PATH
+        self.path = Path(path) if path else contract_path()
         data = json.loads(self.path.read_text())
         self.data = data
         self.models: dict[str, dict] = data["models"]
