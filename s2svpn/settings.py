@@ -193,13 +193,14 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    for sub in ("in", "processed"):
+    for sub in ("in", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -216,6 +217,18 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often the monitor polls every site, and how long it keeps history.
 S2SVPN_POLL_INTERVAL = env_int("S2SVPN_POLL_INTERVAL", 60)
 S2SVPN_RETENTION_DAYS = env_int("S2SVPN_RETENTION_DAYS", 30)
+# Per-call timeout (default min(20, interval/3)), poller threads, the cycle's time budget
+# (default: the interval), how often Azure's BGP long-running reads are polled.
+S2SVPN_POLL_TIMEOUT = env_float("S2SVPN_POLL_TIMEOUT", 0.0) or None
+S2SVPN_POLL_WORKERS = env_int("S2SVPN_POLL_WORKERS", 128)
+S2SVPN_POLL_CYCLE_BUDGET = env_float("S2SVPN_POLL_CYCLE_BUDGET", 0.0) or None
+S2SVPN_POLL_LRO_INTERVAL = env_float("S2SVPN_POLL_LRO_INTERVAL", 0.25)
+# Flapping: this many transitions within this many minutes send one "flapping" alert.
+S2SVPN_FLAP_COUNT = env_int("S2SVPN_FLAP_COUNT", 6)
+S2SVPN_FLAP_MINUTES = env_float("S2SVPN_FLAP_MINUTES", 30.0)
+S2SVPN_STATUS_PAGE_SIZE = env_int("S2SVPN_STATUS_PAGE_SIZE", 12)
+# Public URL of this instance, for links in alerts (e.g. https://s2svpn.home.arpa).
+S2SVPN_BASE_URL = env("S2SVPN_BASE_URL")
 # How often beat looks for runs whose worker died and resumes them.
 S2SVPN_RESUME_INTERVAL = env_float("S2SVPN_RESUME_INTERVAL", 10.0)
 # Nameservers for the DDNS check (comma-separated IPs, optional :port); empty = system resolver.

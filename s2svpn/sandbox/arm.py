@@ -345,7 +345,8 @@ class ArmSandbox:
             rec["body"]["properties"]["provisioningState"] = "Succeeded"
             if rec["seg"] == "virtualNetworkGateways":
                 self._finish_gateway(rec)
-        horizon = now - 86400
+        # Status URLs of finished operations stay valid for 15 minutes, plenty for any poller.
+        horizon = now - 900
         for op_id, op in list(self._state["operations"].items()):
             if op["start"] + op["duration"] < horizon:
                 del self._state["operations"][op_id]
@@ -1671,7 +1672,8 @@ class ArmSandbox:
                 rec["body"].get("location", ""),
                 peer=query.get("peer", ""),
             )
-            self._save()
+            # A read-only action changes no resource: nothing to persist (a monitor polling many
+            # sites would otherwise rewrite the whole state file three times per site and cycle).
         status_url, location = self._op_urls(op)
         return 202, {"Location": location, "Azure-AsyncOperation": status_url}, None
 
