@@ -204,3 +204,15 @@ class Step(models.Model):
         if not self.started:
             return None
         return ((self.finished or timezone.now()) - self.started).total_seconds()
+
+
+class FirewallLease(models.Model):
+    """One pfSense write at a time per firewall (the REST package does not serialise GUI and API
+    writers): a step holds the lease while it writes; an expired lease may be taken over."""
+
+    firewall = models.CharField(max_length=300, unique=True)
+    holder = models.CharField(max_length=64, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.firewall} held by {self.holder or 'nobody'}"

@@ -214,6 +214,49 @@ def az_psk(ctx: StepContext) -> Done | Wait:
 # ---------------------------------------------------------------- pfSense steps
 
 
+class firewall_lease:
+    """Hold the per-firewall write lease for the duration of a pfSense step (or learn it is busy).
+
+    One atomic UPDATE takes it when free, expired or already ours, so two workers never write to
+    the same firewall at once, and a crashed worker's lease simply runs out.
+    """
+
+    def __init__(self, ctx: StepContext):
+        self.firewall = ctx.site.pfsense_url.rstrip("/").lower()
+        self.holder = f"step{ctx.step.pk}"
+        self.acquired = False
+
+    def __enter__(self) -> bool:
+        from datetime import timedelta
+
+        from django.db.models import Q
+        from django.utils import timezone
+
+        from wizard.models import FirewallLease
+
+        now = timezone.now()
+        FirewallLease.objects.get_or_create(firewall=self.firewall)
+        free = Q(holder="") | Q(until__lt=now) | Q(holder=self.holder)
+        self.acquired = bool(
+            FirewallLease.objects.filter(free, firewall=self.firewall).update(
+                holder=self.holder, until=now + timedelta(seconds=settings.S2SVPN_STEP_LEASE)
+            )
+        )
+        return self.acquired
+
+    def __exit__(self, *exc: object) -> None:
+        from wizard.models import FirewallLease
+
+        if self.acquired:
+            FirewallLease.objects.filter(firewall=self.firewall, holder=self.holder).update(
+                holder="", until=None
+            )
+
+
+def _firewall_busy() -> Wait:
+    return Wait(0.5, "another push to this firewall is in progress; waiting for it")
+
+
 def _pf_state(ctx: StepContext) -> dict[str, Any]:
     """This run's push state; a new push starts from what the last one must hand over."""
     if "pf" in ctx.data:
@@ -256,7 +299,7 @@ def _guarded(ctx: StepContext, state: dict[str, Any], work) -> Any:
         raise
 
 
-def pf_preflight(ctx: StepContext) -> Done:
+def _pf_preflight(ctx: StepContext) -> Done:
     state = _pf_state(ctx)
     client = ctx.client("pfsense")
     pfsense_push.preflight(
@@ -270,7 +313,7 @@ def pf_preflight(ctx: StepContext) -> Done:
     return Done(f"preflight ok; plan: {summary}; checkpoint taken")
 
 
-def pf_phase1(ctx: StepContext) -> Done:
+def _pf_phase1(ctx: StepContext) -> Done:
     state = _pf_state(ctx)
     client = ctx.client("pfsense")
     desired = _desired(ctx, state)
@@ -283,7 +326,7 @@ def pf_phase1(ctx: StepContext) -> Done:
     return Done(f"phase 1 to {ctx.data['azure_public_ips'][0]} {action} (ikeid {state['ikeid']})")
 
 
-def pf_rest(ctx: StepContext) -> Done:
+def _pf_rest(ctx: StepContext) -> Done:
     state = _pf_state(ctx)
     client = ctx.client("pfsense")
     desired = _desired(ctx, state)
@@ -449,7 +492,7 @@ def _deleter(kind: str, method: str, key: str):
     return step
 
 
-def pf_teardown(ctx: StepContext) -> Done:
+def _pf_teardown(ctx: StepContext) -> Done:
     removed = pfsense_push.teardown(
         ctx.client("pfsense"), ctx.intent, dict(ctx.site.pfsense_ids or {})
     )
@@ -517,3 +560,23 @@ def on_run_finished(run: Run) -> None:
     else:
         status = SiteStatus.ACTIVE if ok else SiteStatus.FAILED
     Site.objects.filter(pk=run.site_id).update(status=status)
+
+
+def pf_preflight(ctx: StepContext) -> Done | Wait:
+    with firewall_lease(ctx) as acquired:
+        return _pf_preflight(ctx) if acquired else _firewall_busy()
+
+
+def pf_phase1(ctx: StepContext) -> Done | Wait:
+    with firewall_lease(ctx) as acquired:
+        return _pf_phase1(ctx) if acquired else _firewall_busy()
+
+
+def pf_rest(ctx: StepContext) -> Done | Wait:
+    with firewall_lease(ctx) as acquired:
+        return _pf_rest(ctx) if acquired else _firewall_busy()
+
+
+def pf_teardown(ctx: StepContext) -> Done | Wait:
+    with firewall_lease(ctx) as acquired:
+        return _pf_teardown(ctx) if acquired else _firewall_busy()

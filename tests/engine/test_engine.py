@@ -1,0 +1,87 @@
+"""The run engine's guarantees, tested on its own: claims, leases, staleness, one run per site."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from wizard import engine
+from wizard.models import Run, RunKind, Site, Step, StepState
+from wizard.steps import firewall_lease
+
+
+@pytest.fixture
+def site(db):
+    return Site.objects.create(name="Home", slug="home", pfsense_url="https://fw.home.arpa")
+
+
+def make_run(site, keys=("a", "b"), deps=None):
+    run = Run.objects.create(site=site, kind=RunKind.PUSH)
+    for index, key in enumerate(keys):
+        Step.objects.create(
+            run=run,
+            key=key,
+            end="azure",
+            title=key,
+            order=index,
+            depends_on=(deps or {}).get(key, []),
+        )
+    return run
+
+
+def test_advance_queues_only_steps_whose_dependencies_are_done(site):
+    run = make_run(site, deps={"b": ["a"]})
+    queued = engine.advance(run.pk)
+    assert [Step.objects.get(pk=pk).key for pk in queued] == ["a"]
+    Step.objects.filter(run=run, key="a").update(state=StepState.DONE)
+    queued = engine.advance(run.pk)
+    assert [Step.objects.get(pk=pk).key for pk in queued] == ["b"]
+
+
+def test_a_step_can_be_claimed_once_until_its_lease_expires(site):
+    run = make_run(site)
+    (step_id, *_) = engine.advance(run.pk)
+    first = engine.claim(step_id)
+    assert first is not None and first.attempts == 1
+    assert engine.claim(step_id) is None, "a live lease keeps a second worker out"
+    Step.objects.filter(pk=step_id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    again = engine.claim(step_id)
+    assert again is not None and again.attempts == 2
+
+
+def test_steps_a_dead_worker_left_running_are_found_again(site):
+    run = make_run(site)
+    (step_id, *_) = engine.advance(run.pk)
+    engine.claim(step_id)
+    assert engine.stale_steps() == []
+    Step.objects.filter(pk=step_id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert engine.stale_steps() == [step_id]
+
+
+def test_a_site_has_one_active_run_at_a_time(site):
+    Run.objects.create(site=site, kind=RunKind.PUSH)
+    with pytest.raises(engine.RunBusy, match="already has a run in progress"):
+        engine.start_run(site, RunKind.PUSH)
+
+
+def test_a_run_whose_steps_are_all_done_succeeds_and_frees_the_site(site):
+    run = make_run(site)
+    Step.objects.filter(run=run).update(state=StepState.DONE)
+    engine.advance(run.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded" and not run.active
+
+
+def test_two_sites_on_one_firewall_never_write_to_it_at_once(site):
+    other = Site.objects.create(name="Lab", slug="lab", pfsense_url="https://FW.home.arpa/")
+    step_a = Step.objects.get(pk=engine.advance(make_run(site).pk)[0])
+    step_b = Step.objects.get(pk=engine.advance(make_run(other).pk)[0])
+    ctx_a, ctx_b = engine.StepContext(step_a), engine.StepContext(step_b)
+    with firewall_lease(ctx_a) as got_a:
+        assert got_a
+        with firewall_lease(ctx_b) as got_b:
+            assert not got_b
+    with firewall_lease(ctx_b) as got_b:
+        assert got_b
