@@ -15,4 +15,3 @@ def healthz(request: HttpRequest) -> HttpResponse:
     checks = {"database": check_database(connection), "broker": check_broker()}
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ok else "error", **checks}, status=200 if ok else 503)
-
