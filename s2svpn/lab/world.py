@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import ipaddress
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +162,7 @@ class LabWorld(World):
         with self.lock:
             model = evaluate(self)
         self._wake.set()
-        if not self.lab_lock.acquire(timeout=0.2):  # the worker is rebuilding the lab
+        if not self._acquire_for_reading():  # the worker is rebuilding the lab
             return [self._starting(v) for v in model]
         try:
             plan, lab = self.plan, self.lab
@@ -176,6 +177,16 @@ class LabWorld(World):
             return out
         finally:
             self.lab_lock.release()
+
+    def _acquire_for_reading(self, patience: float = 10.0) -> bool:
+        """The lab lock for one read. Readers queue behind each other (a read asks charon and
+        vtysh, ~0.1 s, longer on a busy machine; the sandboxes read concurrently): only a
+        rebuild by the worker makes a reader give up and answer "restarting"."""
+        deadline = time.monotonic() + patience
+        while not self.lab_lock.acquire(timeout=0.2):
+            if self.applying or time.monotonic() > deadline:
+                return False
+        return True
 
     @staticmethod
     def _starting(model: TunnelView, reason: str = "") -> TunnelView:
