@@ -15,6 +15,7 @@ import re
 import signal
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from s2svpn.lab.harness import wait_for
 from s2svpn.sandbox.world import evaluate
@@ -77,6 +78,23 @@ def complete_the_wizard_for_the_canonical_scenario(page, keys, shot) -> None:
     shot(page, "step7-review")
 
 
+def poll_now_and_wait(page, keys, shot, verdict: str) -> None:
+    """Press the site page's Poll now (the worker polls through the sandboxes) and wait until
+    the verdict the page shows satisfies ``verdict`` (a JS comparison)."""
+    keys.press_on("#site form[action$='/poll/'] button")
+    page.wait_for_url("**/status/home/")
+    try:
+        page.wait_for_function(
+            f"() => document.querySelector('.verdict.big').dataset.verdict {verdict}",
+            timeout=60_000,
+        )
+    except PlaywrightTimeout:
+        shot(page, "poll-timed-out")
+        raise AssertionError(
+            f"the monitor's verdict never became {verdict}: {page.inner_text('#site .reason')}"
+        ) from None
+
+
 def test_in_lab_mode_the_wizard_reaches_connected_with_bgp_read_from_the_real_frr(
     lab_sandboxes,  # noqa: F811 - first, so a lab that cannot run skips before anything starts
     lab_trace,  # noqa: F811
@@ -136,12 +154,7 @@ def test_in_lab_mode_the_wizard_reaches_connected_with_bgp_read_from_the_real_fr
 
     # The monitor polls through the sandboxes' normal endpoints (a real worker) and shows them.
     page.goto("/status/home/")
-    keys.press_on("#site form[action$='/poll/'] button")
-    page.wait_for_url("**/status/home/")
-    page.wait_for_function(
-        "() => document.querySelector('.verdict.big').dataset.verdict === 'healthy'",
-        timeout=60_000,
-    )
+    poll_now_and_wait(page, keys, shot, "=== 'healthy'")
     routes = page.locator("table.routes")
     for prefix in HOME_PREFIXES:
         assert prefix in routes.nth(0).inner_text()
@@ -163,11 +176,7 @@ def test_in_lab_mode_the_wizard_reaches_connected_with_bgp_read_from_the_real_fr
     assert view.pfsense_learned == () and view.azure_learned == ()
     assert view.ike_up and view.child_up  # charon is untouched
     assert dataclasses.asdict(view)["negotiated"]["child_sa"]["encr-alg"]
-    keys.press_on("#site form[action$='/poll/'] button")
-    page.wait_for_function(
-        "() => document.querySelector('.verdict.big').dataset.verdict !== 'healthy'",
-        timeout=60_000,
-    )
+    poll_now_and_wait(page, keys, shot, "!== 'healthy'")
     shot(page, "status-after-the-real-bgpd-stopped")
 
     # Nothing of the lab survives the sandboxes.
