@@ -95,8 +95,7 @@ class StepContext:
         if name not in self._clients:
             from wizard import services
 
-            factory = {"azure": services.azure_client, "pfsense": services.pfsense_client}[name]
-            self._clients[name] = factory(self.site)
+            self._clients[name] = services.cached_client(name, self.site)
         return self._clients[name]
 
 
@@ -275,15 +274,9 @@ def execute(step_id: int) -> tuple[str, float | None]:
     ctx = StepContext(step)
     began = time.monotonic()
     try:
-        try:
-            if spec is None:
-                raise RuntimeError(f"no step function for {step.key!r} in a {step.run.kind} run")
-            result = spec.fn(ctx)
-        finally:
-            for client in ctx._clients.values():
-                close = getattr(client, "close", None)
-                if close:
-                    close()
+        if spec is None:
+            raise RuntimeError(f"no step function for {step.key!r} in a {step.run.kind} run")
+        result = spec.fn(ctx)
     except ClientError as exc:
         _add_busy(step, began)
         return _client_error(step, exc)

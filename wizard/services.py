@@ -24,6 +24,31 @@ def _pem_file(kind: str, pem: str) -> str:
     return str(path)
 
 
+_CACHE: dict[tuple, object] = {}
+_CACHE_LIMIT = 256
+
+
+def cached_client(kind: str, site: Site):
+    """A client per site and process, reused across steps: no SDK pipeline to rebuild and no new
+    TLS handshake per check. Keyed on the site's last change, so edited credentials take effect."""
+    key = (kind, site.pk, site.updated.isoformat() if site.updated else "")
+    client = _CACHE.get(key)
+    if client is None:
+        for old in [k for k in _CACHE if k[:2] == key[:2]]:
+            _close(_CACHE.pop(old))
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _close(_CACHE.pop(next(iter(_CACHE))))
+        factory = azure_client if kind == "azure" else pfsense_client
+        client = _CACHE[key] = factory(site)
+    return client
+
+
+def _close(client) -> None:
+    close = getattr(client, "close", None)
+    if close:
+        close()
+
+
 def azure_client(site: Site, **kwargs):
     from s2svpn.clients.azure import AzureVpnClient
 
