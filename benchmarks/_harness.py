@@ -89,6 +89,13 @@ class Worker:
         text = self.log_path.read_text(errors="replace")
         return sum(float(x) for x in re.findall(r"succeeded in ([0-9.e-]+)s", text))
 
+    def busy_by_task(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        text = self.log_path.read_text(errors="replace")
+        for name, seconds in re.findall(r"Task ([\w.]+)\[[^]]+\] succeeded in ([0-9.e-]+)s", text):
+            totals[name] = totals.get(name, 0.0) + float(seconds)
+        return totals
+
     def stop(self) -> None:
         import signal
 

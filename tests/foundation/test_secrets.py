@@ -43,8 +43,12 @@ SECRETS = (CLIENT_SECRET, API_KEY, PSK, APPRISE)
 @pytest.mark.django_db(transaction=True)
 def test_no_secret_is_stored_in_plaintext_in_the_database_file(site):
     connection.close()  # flush to disk
-    with open(connection.settings_dict["NAME"], "rb") as fh:
-        raw = fh.read()
+    from pathlib import Path
+
+    name = Path(connection.settings_dict["NAME"])
+    raw = b"".join(
+        p.read_bytes() for p in (name, Path(f"{name}-wal"), Path(f"{name}-journal")) if p.exists()
+    )
     assert raw, "the test database must be a real file"
     for secret in SECRETS:
         assert secret.encode() not in raw
