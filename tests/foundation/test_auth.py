@@ -56,3 +56,18 @@ def test_healthz_answers_200_when_database_and_broker_respond(client):
 @pytest.mark.django_db
 def test_a_logged_in_user_sees_the_home_page(alice):
     assert alice.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_when_the_broker_does_not_respond(client, settings):
+    from s2svpn.celery import app
+
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        response = client.get("/healthz/")
+    finally:
+        app.conf.broker_url = old
+    assert response.status_code == 503
+    assert response.json()["database"] == "ok"
+    assert response.json()["broker"].startswith("error")
