@@ -10,7 +10,6 @@ Reference: ../shared/reference/lab/README.md. Screenshots: artifacts/wizard-lab/
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import signal
 
@@ -28,6 +27,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.lab]
 
 HOME_PREFIXES = {"10.0.0.0/24", "192.168.2.0/24"}
 AZURE_PEER = "172.16.19.254"
+HOME_PEER = "10.0.0.1"
+FROM_PEER = "show bgp ipv4 unicast neighbors"  # + "<peer> routes json": what FRR accepted
 
 
 @pytest.fixture
@@ -141,16 +142,28 @@ def test_in_lab_mode_the_wizard_reaches_connected_with_bgp_read_from_the_real_fr
     # provisioned, its charons hold the SAs, its FRRs the session and the prefixes.
     lab = world.lab
     assert lab is not None and world.plan is not None
-    assert world.plan.pfsense.psk == site.psk  # rendered from what the wizard pushed
+    same_psk = world.plan.pfsense.psk == site.psk  # rendered from what the wizard pushed
+    assert same_psk, "the lab runs a pre-shared key other than the one the wizard generated"
     assert set(steps["verify"].data["azure_learned"]) == HOME_PREFIXES
+    real_children = {}
     for node in ("az", "onprem"):
-        (sa,) = [sa for sa in lab.list_sas(node) if sa["state"] == "ESTABLISHED"]
-        assert [c["state"] for c in sa["child-sas"].values()] == ["INSTALLED"]
-    real_azure_routes = lab.vtysh_json("az", "show ip bgp json")["routes"]
-    assert set(real_azure_routes) >= HOME_PREFIXES
+        sas = [sa for sa in lab.list_sas(node) if sa["state"] == "ESTABLISHED"]
+        children = [c for sa in sas for c in sa["child-sas"].values() if c["state"] == "INSTALLED"]
+        assert children, f"no installed child SA in the lab's {node} charon"
+        real_children[node] = children[0]
+    real_azure_routes = set(lab.vtysh_json("az", f"{FROM_PEER} {HOME_PEER} routes json")["routes"])
+    assert real_azure_routes == HOME_PREFIXES
     real_pf_peer = lab.vtysh_json("onprem", f"show bgp neighbors {AZURE_PEER} json")[AZURE_PEER]
     assert real_pf_peer["bgpState"] == "Established"
-    assert "172.16.0.0/16" in lab.vtysh_json("onprem", "show ip bgp json")["routes"]
+    real_pf_routes = set(
+        lab.vtysh_json("onprem", f"{FROM_PEER} {AZURE_PEER} routes json")["routes"]
+    )
+    assert real_pf_routes == {"172.16.0.0/16"}
+    (seen,) = world.view()  # what the sandboxes answer from
+    assert set(seen.azure_learned) == real_azure_routes
+    assert set(seen.pfsense_learned) == real_pf_routes
+    assert seen.negotiated["child_sa"]["encr-alg"] == real_children["az"]["encr-alg"]
+    assert real_children["onprem"]["encr-alg"] == real_children["az"]["encr-alg"] == "AES_GCM_16"
 
     # The monitor polls through the sandboxes' normal endpoints (a real worker) and shows them.
     page.goto("/status/home/")
@@ -175,11 +188,11 @@ def test_in_lab_mode_the_wizard_reaches_connected_with_bgp_read_from_the_real_fr
     assert model.bgp_pfsense_state == "Established" and set(model.azure_learned) == HOME_PREFIXES
     assert view.pfsense_learned == () and view.azure_learned == ()
     assert view.ike_up and view.child_up  # charon is untouched
-    assert dataclasses.asdict(view)["negotiated"]["child_sa"]["encr-alg"]
     poll_now_and_wait(page, keys, shot, "!== 'healthy'")
     shot(page, "status-after-the-real-bgpd-stopped")
 
     # Nothing of the lab survives the sandboxes.
     lab_sandboxes.stop()
+    assert lab_trace.prefixes, "the lab-mode sandboxes never built a lab"
     namespaces, processes = lab_trace.leftovers()
     assert namespaces == [] and processes == []
