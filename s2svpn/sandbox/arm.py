@@ -346,10 +346,13 @@ class ArmSandbox:
             if rec["seg"] == "virtualNetworkGateways":
                 self._finish_gateway(rec)
         # Status URLs of finished operations stay valid for 15 minutes, plenty for any poller.
-        horizon = now - 900
-        for op_id, op in list(self._state["operations"].items()):
-            if op["start"] + op["duration"] < horizon:
-                del self._state["operations"][op_id]
+        # Swept at most every 30 s: a sweep per request would cost O(operations) each time.
+        if now - getattr(self, "_swept_at", 0.0) > 30:
+            self._swept_at = now
+            horizon = now - 900
+            for op_id, op in list(self._state["operations"].items()):
+                if op["start"] + op["duration"] < horizon:
+                    del self._state["operations"][op_id]
         if changed:
             self._save()
             self._sync_world()
