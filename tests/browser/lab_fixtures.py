@@ -26,6 +26,7 @@ class LabTrace:
     prefixes: list[str] = field(default_factory=list)
     spawned_before: int = 0
     dirs_before: int = 0
+    roots: list[Path] = field(default_factory=list)  # the sandboxes' state dirs
 
     def pids(self) -> list[int]:
         return harness.SPAWNED[self.spawned_before :]
@@ -42,7 +43,7 @@ class LabTrace:
         if os.environ.get("CI"):
             return namespaces, processes
         ours_ns = [n for n in namespaces if any(n.startswith(p) for p in self.prefixes)]
-        markers = [str(d).encode() for d in self.dirs()]
+        markers = [str(d).encode() for d in [*self.dirs(), *self.roots]]
         ours_pids = []
         for pid in processes:
             if pid in self.pids():
@@ -78,6 +79,7 @@ def lab_sandboxes(request, tmp_path, settings, lab_trace):
     failed_before = request.session.testsfailed
     from s2svpn.sandbox.runtime import start_sandboxes
 
+    lab_trace.roots.append(tmp_path / "sandboxes")
     boxes = start_sandboxes(tmp_path / "sandboxes", profile="fast", gateway_seconds=2, lab=True)
     path = settings.S2SVPN_SANDBOX_DIR / "connection.json"
     previous = path.read_bytes() if path.exists() else None
