@@ -84,7 +84,9 @@ def main() -> None:
                 "before the gateway finished"
             )
             if args.verbose:
-                print("    busy by task:", {k: round(v, 3) for k, v in worker.busy_by_task().items()})
+                print(
+                    "    busy by task:", {k: round(v, 3) for k, v in worker.busy_by_task().items()}
+                )
                 t0 = run.created
                 for step in steps.values():
                     print(
