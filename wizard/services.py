@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -18,7 +19,8 @@ def _pem_file(kind: str, pem: str) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{kind}-{digest}.pem"
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
+        # Several worker processes may get here at once: each writes its own temporary file.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(pem)
         os.replace(tmp, path)
     return str(path)
