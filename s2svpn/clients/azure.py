@@ -1282,62 +1282,47 @@ class AzureVpnClient:
             return "deleted"
         return "deleted" if get() is None else "deleting"
 
+    def _delete_named(self, ops: Any, what: str, path: tuple[str, ...], wait: bool) -> str:
+        """DELETE the resource at ``ops`` / ``path`` (resource group first): see :meth:`_delete`."""
+        return self._delete(
+            what,
+            lambda: self._maybe(f"reading {what}", lambda: ops.get(*path, **self._call)),
+            lambda: ops.begin_delete(*path, polling=False, **self._call),
+            wait,
+        )
+
     def delete_connection(self, intent: SiteIntent, *, wait: bool = False) -> str:
         """DELETE the connection: ``"deleted" | "gone" | "deleting"`` (re-check until not deleting)."""
-        ops = self._sdk.virtual_network_gateway_connections
-        return self._delete(
+        return self._delete_named(
+            self._sdk.virtual_network_gateway_connections,
             f"connection {intent.connection_name}",
-            lambda: self._maybe(
-                "reading the connection",
-                lambda: ops.get(intent.resource_group, intent.connection_name, **self._call),
-            ),
-            lambda: ops.begin_delete(
-                intent.resource_group, intent.connection_name, polling=False, **self._call
-            ),
+            (intent.resource_group, intent.connection_name),
             wait,
         )
 
     def delete_local_gateway(self, intent: SiteIntent, *, wait: bool = False) -> str:
-        ops = self._sdk.local_network_gateways
-        return self._delete(
+        return self._delete_named(
+            self._sdk.local_network_gateways,
             f"local network gateway {intent.lng_name}",
-            lambda: self._maybe(
-                "reading the local network gateway",
-                lambda: ops.get(intent.resource_group, intent.lng_name, **self._call),
-            ),
-            lambda: ops.begin_delete(
-                intent.resource_group, intent.lng_name, polling=False, **self._call
-            ),
+            (intent.resource_group, intent.lng_name),
             wait,
         )
 
     def delete_gateway(self, intent: SiteIntent, *, wait: bool = False) -> str:
-        ops = self._sdk.virtual_network_gateways
-        return self._delete(
+        return self._delete_named(
+            self._sdk.virtual_network_gateways,
             f"VPN gateway {intent.gateway_name}",
-            lambda: self._maybe(
-                "reading the VPN gateway",
-                lambda: ops.get(intent.resource_group, intent.gateway_name, **self._call),
-            ),
-            lambda: ops.begin_delete(
-                intent.resource_group, intent.gateway_name, polling=False, **self._call
-            ),
+            (intent.resource_group, intent.gateway_name),
             wait,
         )
 
     def delete_public_ips(self, intent: SiteIntent, *, wait: bool = False) -> str:
         """Delete every public IP of the site; ``"deleting"`` while any is still going away."""
-        ops = self._sdk.public_ip_addresses
         results = [
-            self._delete(
+            self._delete_named(
+                self._sdk.public_ip_addresses,
                 f"public IP {name}",
-                lambda n=name: self._maybe(
-                    f"reading public IP {n}",
-                    lambda: ops.get(intent.resource_group, n, **self._call),
-                ),
-                lambda n=name: ops.begin_delete(
-                    intent.resource_group, n, polling=False, **self._call
-                ),
+                (intent.resource_group, name),
                 wait,
             )
             for name in _all_pip_names(intent)
@@ -1347,18 +1332,10 @@ class AzureVpnClient:
         return "deleted" if "deleted" in results else "gone"
 
     def delete_gateway_subnet(self, intent: SiteIntent, *, wait: bool = False) -> str:
-        ops = self._sdk.subnets
-        return self._delete(
+        return self._delete_named(
+            self._sdk.subnets,
             "the GatewaySubnet",
-            lambda: self._maybe(
-                "reading the GatewaySubnet",
-                lambda: ops.get(
-                    intent.resource_group, intent.vnet_name, GATEWAY_SUBNET, **self._call
-                ),
-            ),
-            lambda: ops.begin_delete(
-                intent.resource_group, intent.vnet_name, GATEWAY_SUBNET, polling=False, **self._call
-            ),
+            (intent.resource_group, intent.vnet_name, GATEWAY_SUBNET),
             wait,
         )
 
