@@ -33,18 +33,13 @@ from wizard.models import Run, RunKind, RunStatus, Site, SiteStatus
 def expected_hints(site: Site) -> dict[str, float]:
     """Expected durations for ETAs and re-check cadence: the sandbox's own, or real Azure's."""
     if site.sandbox:
-        import json
-        from pathlib import Path
+        from wizard import sandbox_info
 
-        path = Path(settings.S2SVPN_SANDBOX_DIR) / "connection.json"
-        try:
-            timing = json.loads(path.read_text()).get("timing") or {}
-            return {
-                "gateway": float(timing.get("gateway_seconds", 60.0)),
-                "other": float(timing.get("other_seconds", 1.5)),
-            }
-        except (OSError, ValueError):
-            return {"gateway": 60.0, "other": 1.5}
+        timing = (sandbox_info.load() or {}).get("timing") or {}
+        return {
+            "gateway": float(timing.get("gateway_seconds", 60.0)),
+            "other": float(timing.get("other_seconds", 1.5)),
+        }
     return {"gateway": 35 * 60.0, "other": 20.0}
 
 

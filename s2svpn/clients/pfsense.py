@@ -500,17 +500,19 @@ class PfSenseClient:
             patch["pre_shared_key"] = body["pre_shared_key"]
         return self.patch_phase1(body["descr"], patch), "update"
 
-    def patch_phase1(self, descr: str, fields: dict) -> dict:
-        found = self.find_phase1(descr=descr)
+    def _patch_found(self, found: dict | None, what: str, path: str, fields: dict) -> dict:
+        """PATCH an object just found again by its stable key (array ids shift on delete)."""
         if found is None:
             raise ClientError(
-                f"Phase 1 '{descr}' disappeared from the firewall; run the push again.",
+                f"{what} disappeared from the firewall; run the push again.",
                 permanent=False,
                 code="GONE",
             )
-        return self.request(
-            "PATCH", "/api/v2/vpn/ipsec/phase1", json_body={"id": found["id"], **fields}
-        )
+        return self.request("PATCH", path, json_body={"id": found["id"], **fields})
+
+    def patch_phase1(self, descr: str, fields: dict) -> dict:
+        found = self.find_phase1(descr=descr)
+        return self._patch_found(found, f"Phase 1 '{descr}'", "/api/v2/vpn/ipsec/phase1", fields)
 
     def ensure_phase2(self, body: dict, ikeid: int) -> tuple[dict, str]:
         want = {**body, "ikeid": ikeid}
@@ -524,15 +526,7 @@ class PfSenseClient:
 
     def patch_phase2(self, descr: str, ikeid: int, fields: dict) -> dict:
         found = self.find_phase2(descr, ikeid)
-        if found is None:
-            raise ClientError(
-                f"Phase 2 '{descr}' disappeared from the firewall; run the push again.",
-                permanent=False,
-                code="GONE",
-            )
-        return self.request(
-            "PATCH", "/api/v2/vpn/ipsec/phase2", json_body={"id": found["id"], **fields}
-        )
+        return self._patch_found(found, f"Phase 2 '{descr}'", "/api/v2/vpn/ipsec/phase2", fields)
 
     def ensure_interface(self, body: dict, port: str) -> tuple[dict, str]:
         want = {**body, "if": port}
@@ -546,13 +540,7 @@ class PfSenseClient:
 
     def patch_interface(self, port: str, fields: dict) -> dict:
         found = self.find_interface(port)
-        if found is None:
-            raise ClientError(
-                f"Interface {port} is no longer assigned; run the push again.",
-                permanent=False,
-                code="GONE",
-            )
-        return self.request("PATCH", "/api/v2/interface", json_body={"id": found["id"], **fields})
+        return self._patch_found(found, f"Interface {port}", "/api/v2/interface", fields)
 
     def ensure_rule(self, body: dict) -> tuple[dict, str]:
         found = self.find_rule(body["descr"])
@@ -566,15 +554,7 @@ class PfSenseClient:
 
     def patch_rule(self, descr: str, fields: dict) -> dict:
         found = self.find_rule(descr)
-        if found is None:
-            raise ClientError(
-                f"Firewall rule '{descr}' disappeared; run the push again.",
-                permanent=False,
-                code="GONE",
-            )
-        return self.request(
-            "PATCH", "/api/v2/firewall/rule", json_body={"id": found["id"], **fields}
-        )
+        return self._patch_found(found, f"Firewall rule '{descr}'", "/api/v2/firewall/rule", fields)
 
     # ---- deletes (by stable key; each re-resolves the current array id) ----------------------
     def delete_rule(self, descr: str) -> bool:

@@ -918,30 +918,22 @@ class ArmSandbox:
                 f"Public IP address {rid} can not be deleted since it is still allocated to resource {user}. "
                 "Delete the virtual network gateway first.",
             )
-        if seg == "virtualNetworkGateways":
+        referrers = {
+            "virtualNetworkGateways": ("virtualNetworkGateway1", "Virtual network gateway"),
+            "localNetworkGateways": ("localNetworkGateway2", "Local network gateway"),
+        }
+        if seg in referrers:
+            ref, label = referrers[seg]
             users = [
                 r["body"]["id"]
                 for r in live
                 if r["seg"] == "connections"
-                and _id_key(_ref_id(r["body"]["properties"].get("virtualNetworkGateway1"))) == rid
+                and _id_key(_ref_id(r["body"]["properties"].get(ref))) == rid
             ]
             if users:
                 raise bad(
-                    "InUseVirtualNetworkGatewayCannotBeDeleted",
-                    f"Virtual network gateway {name} is used by connection(s) {', '.join(users)} and cannot be "
-                    "deleted. Delete the connections first.",
-                )
-        if seg == "localNetworkGateways":
-            users = [
-                r["body"]["id"]
-                for r in live
-                if r["seg"] == "connections"
-                and _id_key(_ref_id(r["body"]["properties"].get("localNetworkGateway2"))) == rid
-            ]
-            if users:
-                raise bad(
-                    "InUseLocalNetworkGatewayCannotBeDeleted",
-                    f"Local network gateway {name} is used by connection(s) {', '.join(users)} and cannot be "
+                    f"InUse{label.title().replace(' ', '')}CannotBeDeleted",
+                    f"{label} {name} is used by connection(s) {', '.join(users)} and cannot be "
                     "deleted. Delete the connections first.",
                 )
 
