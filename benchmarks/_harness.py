@@ -58,8 +58,7 @@ class Worker:
             subprocess.Popen(
                 [
                     sys.executable,
-                    "-m",
-                    "celery",
+                    *(["/tmp/prof/profworker.py"] if os.environ.get("PROFW") else ["-m", "celery"]),
                     "-A",
                     "s2svpn",
                     "worker",
@@ -84,10 +83,10 @@ class Worker:
         while time.monotonic() < deadline and b"ready." not in self.log_path.read_bytes():
             time.sleep(0.2)
 
-    def busy_seconds(self) -> float:
-        """Sum of 'Task … succeeded in Xs' over the worker's log: time spent executing tasks."""
-        text = self.log_path.read_text(errors="replace")
-        return sum(float(x) for x in re.findall(r"succeeded in ([0-9.e-]+)s", text))
+    def busy_seconds(self, prefix: str = "") -> float:
+        """Sum of 'Task … succeeded in Xs' over the worker's log: time spent executing tasks
+        (those whose name starts with ``prefix``)."""
+        return sum(v for k, v in self.busy_by_task().items() if k.startswith(prefix))
 
     def busy_by_task(self) -> dict[str, float]:
         totals: dict[str, float] = {}
@@ -106,4 +105,7 @@ class Worker:
 
 
 def cleanup(env: dict[str, str]) -> None:
+    if os.environ.get("KEEPVAR"):
+        print("kept", env["S2SVPN_VAR_DIR"])
+        return
     shutil.rmtree(env["S2SVPN_VAR_DIR"], ignore_errors=True)

@@ -59,7 +59,7 @@ def main() -> None:
                 boxes.stop()
             boxes = fresh_sandboxes(index)
             site = make_sandbox_site(boxes, slug=f"bench{index}")
-            busy_before = worker.busy_seconds()
+            busy_before = worker.busy_seconds("wizard.")
             launched = time.monotonic()
             run = start_run(site, RunKind.PROVISION)
             while True:
@@ -71,7 +71,7 @@ def main() -> None:
             if run.status != "succeeded":
                 raise SystemExit(f"run {run.status}: {run.error}")
             time.sleep(1.0)  # let the worker log its last task
-            busy = worker.busy_seconds() - busy_before
+            busy = worker.busy_seconds("wizard.") - busy_before
             steps = {s.key: s for s in run.steps.all()}
             gateway = steps["az_gateway"]
             phase1 = steps["pf_phase1"]
@@ -84,6 +84,15 @@ def main() -> None:
                 "before the gateway finished"
             )
             if args.verbose:
+                arm_calls = [
+                    f"{c[0]} {c[1].split('?')[0].rsplit('/', 2)[-2:]}" for c in boxes.arm.calls
+                ]
+                pf_calls = [f"{r['method']} {r['path']}" for r in boxes.pfsense.requests]
+                print(f"    ARM requests {len(arm_calls)}, pfSense requests {len(pf_calls)}")
+                import collections
+
+                print("   ", collections.Counter(arm_calls).most_common())
+                print("   ", collections.Counter(pf_calls).most_common())
                 print(
                     "    busy by task:", {k: round(v, 3) for k, v in worker.busy_by_task().items()}
                 )

@@ -5,9 +5,24 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "s2svpn.settings")
 
 app = Celery("s2svpn")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _preload(**_: object) -> None:
+    """Load the SDKs and the step code in the worker's main process, before the pool forks, so
+    no child pays for the imports inside the first task it runs (the web process never needs
+    them to enqueue a task)."""
+    import azure.core.pipeline.transport._requests_basic
+    import azure.mgmt.network  # noqa: F401
+    import httpx  # noqa: F401
+
+    import s2svpn.clients.azure
+    import s2svpn.clients.pfsense  # noqa: F401
+    import wizard.steps  # noqa: F401

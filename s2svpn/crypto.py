@@ -7,6 +7,8 @@ key), then drop the old keys.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -38,3 +40,15 @@ def decrypt(token: str) -> str:
 
 def rotate(token: str) -> str:
     return fernet().rotate(token.encode()).decode()
+
+
+def keyed_digest(value: str, salt: str) -> str:
+    """HMAC-SHA256 of ``value`` under a key derived from the current field-encryption key.
+
+    For remembering *which* secret was last written somewhere (the PSK on the firewall) without
+    storing it: the database alone gives nothing to guess against, and it costs microseconds, not
+    the 70 ms a slow password hash costs on every push. Rotating the keys changes the digests,
+    which only makes the next push re-send the key once.
+    """
+    key = hashlib.sha256(b"s2svpn keyed digest\0" + settings.FIELD_ENCRYPTION_KEYS[0].encode())
+    return hmac.new(key.digest(), salt.encode() + b"\0" + value.encode(), "sha256").hexdigest()

@@ -18,7 +18,6 @@ firewall at a time is the caller's lock.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -183,9 +182,12 @@ def _record(state: dict, kind: str, key: str, action: str, before: dict | None =
 
 
 def _psk_digest(psk: str, state: dict) -> str:
-    """A salted, slow digest of the PSK: lets a later push notice a new key without storing it."""
+    """A salted, keyed digest of the PSK: lets a later push notice a new key without storing it
+    (a digest from an older release or another key just differs, so the key is re-sent once)."""
+    from s2svpn.crypto import keyed_digest
+
     salt = state.setdefault("psk_salt", secrets.token_hex(16))
-    return hashlib.pbkdf2_hmac("sha256", psk.encode(), bytes.fromhex(salt), 200_000).hex()
+    return keyed_digest(psk, salt)
 
 
 def write_phase1(
@@ -372,7 +374,13 @@ def verify(
             reason = "FRR is not running on the firewall; " + reason
     if result == "pending" and attempt + 1 >= max_attempts:
         result = "failed"
-    return {"result": result, "checks": checks, "reason": reason}
+    return {
+        "result": result,
+        "checks": checks,
+        "reason": reason,
+        "learned": sorted({r.prefix for r in status.learned_routes}),
+        "advertised": sorted({r.prefix for r in status.advertised_routes}),
+    }
 
 
 # ---- finish / rollback -----------------------------------------------------------------------------

@@ -99,9 +99,12 @@ class StepContext:
         return self._clients[name]
 
 
+def _log_line(message: str) -> dict[str, str]:
+    return {"t": timezone.now().isoformat(timespec="seconds"), "m": message[:500]}
+
+
 def append_log(step: Step, message: str) -> None:
-    line = {"t": timezone.now().isoformat(timespec="seconds"), "m": message[:500]}
-    step.log = [*step.log, line][-LOG_LIMIT:]
+    step.log = [*step.log, _log_line(message)][-LOG_LIMIT:]
     Step.objects.filter(pk=step.pk).update(log=step.log)
 
 
@@ -150,11 +153,12 @@ def start_run(site: Site, kind: str, data: dict[str, Any] | None = None) -> Run:
             from wizard.steps import on_run_started
 
             on_run_started(run)
+            # The first steps go straight to the workers (no hop through an advance task).
+            from wizard.tasks import dispatch
+
+            dispatch(run.pk)
     except IntegrityError as exc:
         raise RunBusy(f"{site} already has a run in progress; wait for it or cancel it.") from exc
-    from wizard.tasks import advance_run
-
-    transaction.on_commit(lambda: advance_run.delay(run.pk))
     return run
 
 
@@ -265,11 +269,17 @@ def claim(step_id: int) -> Step | None:
     return step
 
 
-def execute(step_id: int) -> tuple[str, float | None]:
-    """Run one step. Returns ("advance", None) or ("recheck", seconds) for the caller to schedule."""
+def execute(step_id: int) -> tuple[str, float | None, int | None]:
+    """Run one step. Returns ``(outcome, seconds, run_id)`` for the caller: ``("advance", None,
+    run)`` (advance the run now) or ``("recheck", seconds, run)`` (run the step again later)."""
     step = claim(step_id)
     if step is None:
-        return ("none", None)
+        return ("none", None, None)
+    outcome, seconds = _execute(step)
+    return (outcome, seconds, step.run_id)
+
+
+def _execute(step: Step) -> tuple[str, float | None]:
     spec = specs_for(step.run).get(step.key)
     ctx = StepContext(step)
     began = time.monotonic()
@@ -287,11 +297,12 @@ def execute(step_id: int) -> tuple[str, float | None]:
         Run.objects.filter(pk=step.run_id).update(status=RunStatus.ERRORED)
         _finish_errored(step.run_id)
         return ("none", None)
-    _add_busy(step, began)
+    # One UPDATE records the outcome, the log line and the time spent (each commit costs).
+    spent = F("busy_seconds") + (time.monotonic() - began)
     now = timezone.now()
+    if result.message:
+        step.log = [*step.log, _log_line(result.message)][-LOG_LIMIT:]
     if isinstance(result, Wait):
-        if result.message:
-            ctx.log(result.message)
         Step.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
             state=StepState.WAITING,
             lease_until=None,
@@ -299,10 +310,10 @@ def execute(step_id: int) -> tuple[str, float | None]:
             message=result.message[:300],
             eta=(now + timedelta(seconds=result.eta_seconds)) if result.eta_seconds else None,
             data={**step.data, **result.data},
+            log=step.log,
+            busy_seconds=spent,
         )
         return ("recheck", result.seconds)
-    if result.message:
-        ctx.log(result.message)
     Step.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
         state=StepState.DONE,
         lease_until=None,
@@ -311,6 +322,8 @@ def execute(step_id: int) -> tuple[str, float | None]:
         resource_id=result.resource_id or step.resource_id,
         data={**step.data, **result.data},
         error="",
+        log=step.log,
+        busy_seconds=spent,
     )
     return ("advance", None)
 

@@ -25,15 +25,17 @@ Azure REST references (api-version 2026-03-01):
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import (
     ClientAuthenticationError,
+    DecodeError,
     HttpResponseError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -379,6 +381,9 @@ def _wire(model: Any) -> dict[str, Any]:
         return {}
     if isinstance(model, dict) and not hasattr(model, "as_dict"):
         return model
+    if isinstance(model, Iterator):  # a GET with stream=True: the raw body
+        raw = b"".join(model)
+        return json.loads(raw) if raw.strip() else {}
     return model.as_dict()
 
 
@@ -511,6 +516,9 @@ class AzureVpnClient:
         self.lro_timeout = lro_timeout
         self._sdk = NetworkManagementClient(credential, subscription_id, **kwargs)
         self._call = {"connection_timeout": timeout, "read_timeout": timeout}
+        # GETs take the body as bytes: we parse the JSON into our own dataclasses anyway, and the
+        # SDK's model deserialization is the largest CPU cost of a status check.
+        self._read = {**self._call, "stream": True}
 
     # ---- constructors
 
@@ -575,7 +583,13 @@ class AzureVpnClient:
         self, poller: LROPoller, what: str, wait: bool, timeout: float | None = None
     ) -> Any:
         if not wait:
-            return None
+            # Started with polling=False: the initial answer (provisioningState Updating), with no
+            # poller thread left behind to keep asking Azure.
+            # A POST action's 202 has no body to read: then there is nothing to return.
+            try:
+                return poller.result() if poller.done() else None
+            except (ValueError, DecodeError):
+                return None
         poller.wait(timeout if timeout is not None else self.lro_timeout)
         if not poller.done():
             raise ClientError(
@@ -612,7 +626,7 @@ class AzureVpnClient:
         """GET a VNet with its subnets; a missing VNet is a permanent error (fix the names)."""
         body = self._maybe(
             f"reading virtual network {name}",
-            lambda: self._sdk.virtual_networks.get(resource_group, name, **self._call),
+            lambda: self._sdk.virtual_networks.get(resource_group, name, **self._read),
         )
         if body is None:
             raise ClientError(
@@ -630,7 +644,7 @@ class AzureVpnClient:
         body = self._maybe(
             "reading the GatewaySubnet",
             lambda: self._sdk.subnets.get(
-                intent.resource_group, intent.vnet_name, GATEWAY_SUBNET, **self._call
+                intent.resource_group, intent.vnet_name, GATEWAY_SUBNET, **self._read
             ),
         )
         return parse_subnet(body) if body is not None else None
@@ -659,7 +673,12 @@ class AzureVpnClient:
         poller = self._do(
             "creating the GatewaySubnet",
             lambda: self._sdk.subnets.begin_create_or_update(
-                intent.resource_group, intent.vnet_name, GATEWAY_SUBNET, body, **self._call
+                intent.resource_group,
+                intent.vnet_name,
+                GATEWAY_SUBNET,
+                body,
+                polling=wait,
+                **self._call,
             ),
         )
         result = self._do(
@@ -676,7 +695,7 @@ class AzureVpnClient:
     def get_public_ip(self, intent: SiteIntent, name: str) -> PublicIp | None:
         body = self._maybe(
             f"reading public IP {name}",
-            lambda: self._sdk.public_ip_addresses.get(intent.resource_group, name, **self._call),
+            lambda: self._sdk.public_ip_addresses.get(intent.resource_group, name, **self._read),
         )
         return parse_public_ip(body) if body is not None else None
 
@@ -726,7 +745,7 @@ class AzureVpnClient:
             poller = self._do(
                 f"creating public IP {name}",
                 lambda n=name, b=body: self._sdk.public_ip_addresses.begin_create_or_update(
-                    intent.resource_group, n, b, **self._call
+                    intent.resource_group, n, b, polling=wait, **self._call
                 ),
             )
             result = self._do(
@@ -797,7 +816,7 @@ class AzureVpnClient:
         body = self._maybe(
             "reading the VPN gateway",
             lambda: self._sdk.virtual_network_gateways.get(
-                intent.resource_group, intent.gateway_name, **self._call
+                intent.resource_group, intent.gateway_name, **self._read
             ),
         )
         return parse_gateway(body) if body is not None else None
@@ -895,7 +914,7 @@ class AzureVpnClient:
         self, intent: SiteIntent, *, gateway_vip: str | None = None, wait: bool = False
     ) -> Gateway | None:
         """POST .../reset (forces the FQDN local gateway to be resolved again); non-blocking by default."""
-        kwargs = dict(self._call)
+        kwargs: dict[str, Any] = {**self._call, "polling": wait}
         if gateway_vip:
             kwargs["gateway_vip"] = gateway_vip
         poller = self._do(
@@ -928,7 +947,7 @@ class AzureVpnClient:
         body = self._maybe(
             "reading the local network gateway",
             lambda: self._sdk.local_network_gateways.get(
-                intent.resource_group, intent.lng_name, **self._call
+                intent.resource_group, intent.lng_name, **self._read
             ),
         )
         return parse_local_gateway(body) if body is not None else None
@@ -967,7 +986,7 @@ class AzureVpnClient:
         poller = self._do(
             "saving the local network gateway",
             lambda: self._sdk.local_network_gateways.begin_create_or_update(
-                intent.resource_group, intent.lng_name, body, **self._call
+                intent.resource_group, intent.lng_name, body, polling=wait, **self._call
             ),
         )
         result = self._do(
@@ -1025,7 +1044,7 @@ class AzureVpnClient:
         body = self._maybe(
             "reading the connection",
             lambda: self._sdk.virtual_network_gateway_connections.get(
-                intent.resource_group, intent.connection_name, **self._call
+                intent.resource_group, intent.connection_name, **self._read
             ),
         )
         return parse_connection(body) if body is not None else None
@@ -1086,7 +1105,7 @@ class AzureVpnClient:
         poller = self._do(
             "saving the connection",
             lambda: self._sdk.virtual_network_gateway_connections.begin_create_or_update(
-                intent.resource_group, intent.connection_name, body, **self._call
+                intent.resource_group, intent.connection_name, body, polling=wait, **self._call
             ),
             (psk,),
         )
@@ -1105,7 +1124,11 @@ class AzureVpnClient:
         poller = self._do(
             "setting the connection's shared key",
             lambda: self._sdk.virtual_network_gateway_connections.begin_set_shared_key(
-                intent.resource_group, intent.connection_name, {"value": psk}, **self._call
+                intent.resource_group,
+                intent.connection_name,
+                {"value": psk},
+                polling=wait,
+                **self._call,
             ),
             (psk,),
         )
@@ -1120,7 +1143,7 @@ class AzureVpnClient:
         result = self._do(
             "reading back the connection's shared key",
             lambda: self._sdk.virtual_network_gateway_connections.get_shared_key(
-                intent.resource_group, intent.connection_name, **self._call
+                intent.resource_group, intent.connection_name, **self._read
             ),
             (psk,),
         )
@@ -1286,7 +1309,7 @@ class AzureVpnClient:
         """DELETE the resource at ``ops`` / ``path`` (resource group first): see :meth:`_delete`."""
         return self._delete(
             what,
-            lambda: self._maybe(f"reading {what}", lambda: ops.get(*path, **self._call)),
+            lambda: self._maybe(f"reading {what}", lambda: ops.get(*path, **self._read)),
             lambda: ops.begin_delete(*path, polling=False, **self._call),
             wait,
         )

@@ -33,7 +33,7 @@ def drive(run: Run, *, limit: float = 60.0) -> Run:
             time.sleep(0.05)
         while pending:
             step_id = pending.pop(0)
-            outcome, seconds = engine.execute(step_id)
+            outcome, seconds, _run_id = engine.execute(step_id)
             if outcome == "recheck":
                 time.sleep(min(seconds or 0.05, 0.2))
                 pending.append(step_id)
