@@ -58,7 +58,8 @@ class Worker:
             subprocess.Popen(
                 [
                     sys.executable,
-                    *(["/tmp/prof/profworker.py"] if os.environ.get("PROFW") else ["-m", "celery"]),
+                    "-m",
+                    "celery",
                     "-A",
                     "s2svpn",
                     "worker",
@@ -105,7 +106,4 @@ class Worker:
 
 
 def cleanup(env: dict[str, str]) -> None:
-    if os.environ.get("KEEPVAR"):
-        print("kept", env["S2SVPN_VAR_DIR"])
-        return
     shutil.rmtree(env["S2SVPN_VAR_DIR"], ignore_errors=True)

@@ -6,7 +6,11 @@ worker provisions the canonical scenario on both ends (sandboxes) and the script
 * total wall time (Launch -> run succeeded, tunnel Connected, BGP Established) / D  (target <= 1.10;
   the floor is (1 + 20 + 1) / 20 = 1.10, since Azure needs the GatewaySubnet and public IP before the
   gateway and the gateway before the connection);
-* worker busy time (sum of task execution times) / wall time (target <= 2 %).
+* worker busy time (sum of the run's task execution times) / wall time (target <= 2 %).
+
+After a run succeeds, the monitor polls the site at once (Azure's BGP tables for the status page);
+that poll is monitoring, not provisioning, and starts after the wall time ends: it is printed on
+its own line and not counted in the busy share.
 
 Usage: python benchmarks/provisioning.py [--gateway-seconds 20] [--other-seconds 1] [--runs 1]
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections import Counter
 
 from _harness import Worker, cleanup, prepare_env, redis_reachable
 
@@ -60,6 +65,7 @@ def main() -> None:
             boxes = fresh_sandboxes(index)
             site = make_sandbox_site(boxes, slug=f"bench{index}")
             busy_before = worker.busy_seconds("wizard.")
+            poll_before = worker.busy_seconds("monitor.")
             launched = time.monotonic()
             run = start_run(site, RunKind.PROVISION)
             while True:
@@ -72,6 +78,10 @@ def main() -> None:
                 raise SystemExit(f"run {run.status}: {run.error}")
             time.sleep(1.0)  # let the worker log its last task
             busy = worker.busy_seconds("wizard.") - busy_before
+            deadline = time.monotonic() + 15
+            while worker.busy_seconds("monitor.") == poll_before and time.monotonic() < deadline:
+                time.sleep(0.1)  # the monitor's poll of the new site, enqueued when the run ended
+            poll = worker.busy_seconds("monitor.") - poll_before
             steps = {s.key: s for s in run.steps.all()}
             gateway = steps["az_gateway"]
             phase1 = steps["pf_phase1"]
@@ -83,16 +93,12 @@ def main() -> None:
                 f"pfSense phase 1 written {(gateway.finished - phase1.finished).total_seconds():.1f} s "
                 "before the gateway finished"
             )
+            print(f"    then the monitor's first poll of the site: {poll:.3f} s of worker time")
             if args.verbose:
-                arm_calls = [
-                    f"{c[0]} {c[1].split('?')[0].rsplit('/', 2)[-2:]}" for c in boxes.arm.calls
-                ]
-                pf_calls = [f"{r['method']} {r['path']}" for r in boxes.pfsense.requests]
-                print(f"    ARM requests {len(arm_calls)}, pfSense requests {len(pf_calls)}")
-                import collections
-
-                print("   ", collections.Counter(arm_calls).most_common())
-                print("   ", collections.Counter(pf_calls).most_common())
+                arm = Counter(f"{m} {'/'.join(p.rsplit('/', 2)[-2:])}" for m, p in boxes.arm.calls)
+                pf = Counter(f"{r['method']} {r['path']}" for r in boxes.pfsense.requests)
+                print(f"    ARM requests {arm.total()}: {dict(arm.most_common())}")
+                print(f"    pfSense requests {pf.total()}: {dict(pf.most_common())}")
                 print(
                     "    busy by task:", {k: round(v, 3) for k, v in worker.busy_by_task().items()}
                 )

@@ -144,7 +144,7 @@ def test_in_lab_mode_the_wizard_reaches_connected_with_bgp_read_from_the_real_fr
     assert lab is not None and world.plan is not None
     same_psk = world.plan.pfsense.psk == site.psk  # rendered from what the wizard pushed
     assert same_psk, "the lab runs a pre-shared key other than the one the wizard generated"
-    assert set(steps["verify"].data["azure_learned"]) == HOME_PREFIXES
+    assert set(steps["verify"].data["advertised_to_azure"]) == HOME_PREFIXES
     real_children = {}
     for node in ("az", "onprem"):
         sas = [sa for sa in lab.list_sas(node) if sa["state"] == "ESTABLISHED"]

@@ -104,3 +104,38 @@ def test_provisioning_the_canonical_scenario_ends_connected_with_state_equal_to_
     assert "172.16.0.0/16" in view.pfsense_learned
     # pfSense phase 1 was written while the gateway was still being built
     assert steps["pf_phase1"].finished < steps["az_gateway"].finished
+
+
+def test_a_key_changed_in_azure_is_set_again_through_the_sharedkey_operation(
+    fresh_sandboxes, celery_worker
+):
+    """The connection is created with the PSK in its body (as the portal and the CLI do: no window
+    with a key Azure made up); the PSK step reads it back through ``sharedkey`` and, when Azure
+    holds another key, sets ours through ``sharedkey`` and reads it back again."""
+    from wizard.services import azure_client
+
+    site = make_sandbox_site(fresh_sandboxes, slug="rekey")
+    first = wait_for_run(start_run(site, RunKind.PROVISION), celery_worker)
+    assert first.status == RunStatus.SUCCEEDED, first.error
+    assert any(m == "GET" and p.endswith("/sharedkey") for m, p in fresh_sandboxes.arm.calls), (
+        "the PSK was not read back through the sharedkey operation"
+    )
+
+    intent = site.get_intent()
+    client = azure_client(site)
+    client.set_shared_key(intent, "SomebodyElses77key")  # e.g. changed in the portal
+    assert not client.shared_key_matches(intent, str(site.psk))
+    fresh_sandboxes.arm.calls.clear()
+
+    again = wait_for_run(start_run(site, RunKind.PROVISION), celery_worker)
+    assert again.status == RunStatus.SUCCEEDED, again.error
+    calls = [(m, p) for m, p in fresh_sandboxes.arm.calls]
+    assert ("PUT", f"{first.site.azure_ids['connection']}/sharedkey") in [
+        (m, p) for m, p in calls if p.endswith("/sharedkey")
+    ], calls
+    puts = [p for m, p in calls if m == "PUT" and not p.endswith("/sharedkey")]
+    assert puts == [], f"a re-run with nothing else changed wrote {puts}"
+    assert client.shared_key_matches(intent, str(site.psk))
+    psk_step = again.steps.get(key="az_psk")
+    assert psk_step.attempts >= 2 and "matches" in psk_step.message
+    assert str(site.psk) not in str(psk_step.log) + psk_step.message
