@@ -8,7 +8,7 @@
   ``World``'s verdict.
 
 Linux only, needs root, ``/dev/net/tun`` and the packages strongswan-charon strongswan-swanctl
-libcharon-extra-plugins frr nftables iproute2 (``harness.missing_requirements()`` says what is
+libcharon-extra-plugins libstrongswan-standard-plugins frr nftables iproute2 (``harness.missing_requirements()`` says what is
 missing). Recipe and pitfalls: shared/reference/lab/README.md.
 """
 

@@ -75,6 +75,13 @@ def missing_requirements() -> str:
             return (
                 f"{path} is missing: apt-get install strongswan-charon libcharon-extra-plugins frr"
             )
+    plugins = Path(LIBIPSEC).parent
+    for name in CHARON_PLUGINS.split():
+        if not (plugins / f"libstrongswan-{name}.so").exists():
+            return (
+                f"charon's {name} plugin is missing: apt-get install "
+                "libstrongswan-standard-plugins libcharon-extra-plugins"
+            )
     try:
         import vici  # noqa: F401
     except ImportError:

@@ -416,6 +416,33 @@ def test_teardown_is_idempotent_and_leaves_only_the_customers_vnet(sandbox, azur
     assert left == {"vnet-hub", "workload"}
 
 
+def test_the_three_bgp_reads_run_side_by_side_and_agree_with_the_one_by_one_reads(
+    sandbox, azure, site
+):
+    provision(azure, site)
+    one_by_one = (
+        azure.bgp_peer_status(site),
+        azure.learned_routes(site),
+        azure.advertised_routes(site, "10.0.0.1"),
+    )
+    sandbox.timing.other_seconds = 0.3
+    sandbox.calls.clear()
+    together = azure.read_bgp(site, timeout=30)
+    assert (together["peers"], together["learned"], together["advertised"]) == one_by_one
+    posts = [i for i, (m, p) in enumerate(sandbox.calls) if m == "POST"]
+    polls = [i for i, (m, p) in enumerate(sandbox.calls) if m == "GET"]
+    assert len(posts) == 3 and polls, sandbox.calls
+    assert max(posts) < min(polls), "all three reads were started before any was polled"
+
+
+def test_a_bgp_read_azure_does_not_finish_in_time_is_a_transient_error(sandbox, azure, site):
+    provision(azure, site)
+    sandbox.timing.other_seconds = 3600
+    with pytest.raises(ClientError) as err:
+        azure.read_bgp(site, timeout=0.5)
+    assert err.value.permanent is False and "BGP state in time" in err.value.message
+
+
 def test_deleting_does_not_wait_and_reports_deleting_until_gone(sandbox, azure, site):
     provision(azure, site)
     sandbox.timing.other_seconds = 3600

@@ -51,7 +51,8 @@ def test_the_canonical_provisioning_runs_on_postgresql_and_redis(tmp_path):
             "-p",
             "no:cacheprovider",
             "--create-db",
-            "tests/integration/test_provisioning.py",
+            "tests/integration/test_provisioning.py::"
+            "test_provisioning_the_canonical_scenario_ends_connected_with_state_equal_to_the_intent",
         ],
         cwd=REPO,
         env=env,
