@@ -17,6 +17,25 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
+def _die_with_parent_hook():
+    """A ``preexec_fn`` that makes the child get SIGTERM when ``up`` itself dies (even by
+    SIGKILL), so no worker or sandbox outlives its supervisor; ``None`` off Linux.
+
+    prctl is looked up here, in the parent: the hook that runs between fork and exec only calls
+    it (no dlopen there, no lock another thread could hold)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
+
+
 class Command(BaseCommand):
     help = "Run web + worker + beat (+ sandboxes) together; Ctrl-C stops all."
 
@@ -87,6 +106,7 @@ class Command(BaseCommand):
                 sys.stdout.write(f"{name:>8} | {line}")
                 sys.stdout.flush()
 
+        die_with_parent = _die_with_parent_hook()
         for name, cmd in procs.items():
             proc = subprocess.Popen(
                 cmd,
@@ -95,6 +115,7 @@ class Command(BaseCommand):
                 stderr=subprocess.STDOUT,
                 text=True,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
                 cwd=settings.BASE_DIR,
             )
             children[name] = proc
