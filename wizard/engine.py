@@ -82,6 +82,8 @@ class StepContext:
 
     def share(self, **values: Any) -> None:
         """Store run-wide facts atomically (other steps may be writing theirs concurrently)."""
+        if all(k in self.run.data and self.run.data[k] == v for k, v in values.items()):
+            return
         with transaction.atomic():
             run = Run.objects.select_for_update().get(pk=self.run.pk)
             run.data.update(values)

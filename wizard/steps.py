@@ -77,6 +77,8 @@ def _wait(ctx: StepContext, what: str, message: str) -> Wait:
 
 
 def _remember_azure(site: Site, **ids: str) -> None:
+    if all(site.azure_ids.get(k) == v for k, v in ids.items() if v):
+        return  # known already (every re-check): no write
     with transaction.atomic():
         fresh = Site.objects.select_for_update().get(pk=site.pk)
         fresh.azure_ids = {**fresh.azure_ids, **{k: v for k, v in ids.items() if v}}
