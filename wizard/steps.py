@@ -49,14 +49,20 @@ def expected(ctx: StepContext, what: str) -> float:
     return float(hints.get(what, default))
 
 
-def recheck(ctx: StepContext, what: str, started: float) -> float:
-    """When to look again: at the expected end, then briskly; never hammering, never idle long."""
-    total = expected(ctx, what)
-    remaining = started + total - time.time()
+def recheck_delay(total: float, elapsed: float) -> float:
+    """Seconds until the next look at an operation expected to take ``total`` seconds, started
+    ``elapsed`` seconds ago: at the expected end (at least once a minute before it), then briskly
+    (1 % of the expected time), backing off as it runs late (a quarter of the overrun, at most a
+    minute), so a slow Azure operation is not asked about several times a second."""
+    remaining = total - elapsed
     fine = min(max(total / 100, 0.1), 15.0)
     if remaining > fine:
         return min(remaining, 60.0)
-    return fine
+    return min(max(fine, -remaining / 4), 60.0)
+
+
+def recheck(ctx: StepContext, what: str, started: float) -> float:
+    return recheck_delay(expected(ctx, what), time.time() - started)
 
 
 def _started(ctx: StepContext) -> float:

@@ -85,3 +85,25 @@ def test_two_sites_on_one_firewall_never_write_to_it_at_once(site):
             assert not got_b
     with firewall_lease(ctx_b) as got_b:
         assert got_b
+
+
+def test_rechecks_wait_for_the_expected_end_then_look_briskly_then_back_off():
+    from wizard.steps import recheck_delay
+
+    # Real Azure: a 35-minute gateway is looked at once a minute, then every 15 s once it is due.
+    assert recheck_delay(2100, 0) == 60.0
+    assert recheck_delay(2100, 2090) == 15.0
+    assert recheck_delay(2100, 2100 + 600) == 60.0  # ten minutes late: once a minute, no more
+    # A 20 s operation that runs late is not asked about several times a second.
+    assert recheck_delay(20, 5) == 15.0
+    assert recheck_delay(20, 20) == 0.2
+    assert recheck_delay(20, 60) == 10.0
+    assert recheck_delay(20, 600) == 60.0
+    polls, t = 0, 0.0
+    while t < 20 + 300:  # five minutes late
+        t += recheck_delay(20, t)
+        polls += 1
+    assert polls < 40, polls
+    # The sandbox's 1 s operations: at the expected end, then every 0.1 s.
+    assert recheck_delay(1.0, 0.0) == 1.0
+    assert recheck_delay(1.0, 1.0) == 0.1
