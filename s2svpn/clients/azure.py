@@ -593,9 +593,8 @@ class AzureVpnClient:
         self, poller: LROPoller, what: str, wait: bool, timeout: float | None = None
     ) -> Any:
         if not wait:
-            # Started with polling=False: the initial answer (provisioningState Updating), with no
-            # poller thread left behind to keep asking Azure.
-            # A POST action's 202 has no body to read: then there is nothing to return.
+            # Started with polling=False (no poller thread left asking Azure): the initial answer,
+            # e.g. provisioningState Updating; a POST action's bodiless 202 gives nothing.
             try:
                 return poller.result() if poller.done() else None
             except (ValueError, DecodeError):
