@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import task_postrun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "s2svpn.settings")
 
@@ -26,3 +26,13 @@ def _preload(**_: object) -> None:
     import s2svpn.clients.azure
     import s2svpn.clients.pfsense  # noqa: F401
     import wizard.steps  # noqa: F401
+
+
+@task_postrun.connect
+def _drop_broken_connections(**_: object) -> None:
+    """Workers keep their database connection between tasks (``CELERY_DB_REUSE_MAX``), so drop it
+    after a task when it broke (e.g. PostgreSQL restarted) or outlived ``CONN_MAX_AGE``: the next
+    task then connects afresh instead of failing on a dead connection."""
+    from django.db import close_old_connections
+
+    close_old_connections()

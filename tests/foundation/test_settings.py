@@ -64,3 +64,18 @@ def test_secrets_can_come_from_files_for_docker_secrets(tmp_path):
     (tmp_path / "sk").write_text("from-a-file\n")
     values = settings_with(tmp_path, SECRET_KEY_FILE=str(tmp_path / "sk"))
     assert values["secret"] == "from-a-file"
+
+
+def test_a_worker_drops_a_broken_database_connection_after_the_task(transactional_db, monkeypatch):
+    """Connections are reused between tasks, but one that broke is not carried into the next."""
+    from django.db import connection
+
+    from s2svpn.celery import _drop_broken_connections
+
+    connection.ensure_connection()
+    _drop_broken_connections()
+    assert connection.connection is not None, "a healthy connection is kept"
+    monkeypatch.setattr(connection, "is_usable", lambda: False)
+    connection.errors_occurred = True
+    _drop_broken_connections()
+    assert connection.connection is None, "a broken connection is closed after the task"
