@@ -19,9 +19,9 @@ def _preload(**_: object) -> None:
     """Load the SDKs and the step code in the worker's main process, before the pool forks, so
     no child pays for the imports inside the first task it runs (the web process never needs
     them to enqueue a task)."""
-    import azure.core.pipeline.transport._requests_basic
     import azure.mgmt.network  # noqa: F401
     import httpx  # noqa: F401
+    from azure.core.pipeline.transport import RequestsTransport  # noqa: F401 - requests, urllib3
 
     import s2svpn.clients.azure
     import s2svpn.clients.pfsense  # noqa: F401

@@ -82,8 +82,8 @@ class StepContext:
 
     def share(self, **values: Any) -> None:
         """Store run-wide facts atomically (other steps may be writing theirs concurrently)."""
-        if all(k in self.run.data and self.run.data[k] == v for k, v in values.items()):
-            return
+        if values.items() <= self.run.data.items():
+            return  # stored already
         with transaction.atomic():
             run = Run.objects.select_for_update().get(pk=self.run.pk)
             run.data.update(values)
@@ -101,12 +101,14 @@ class StepContext:
         return self._clients[name]
 
 
-def _log_line(message: str) -> dict[str, str]:
-    return {"t": timezone.now().isoformat(timespec="seconds"), "m": message[:500]}
+def _with_line(log: list, message: str) -> list:
+    """``log`` plus a timestamped line, keeping the last ``LOG_LIMIT``."""
+    line = {"t": timezone.now().isoformat(timespec="seconds"), "m": message[:500]}
+    return [*log, line][-LOG_LIMIT:]
 
 
 def append_log(step: Step, message: str) -> None:
-    step.log = [*step.log, _log_line(message)][-LOG_LIMIT:]
+    step.log = _with_line(step.log, message)
     Step.objects.filter(pk=step.pk).update(log=step.log)
 
 
@@ -303,7 +305,7 @@ def _execute(step: Step) -> tuple[str, float | None]:
     spent = F("busy_seconds") + (time.monotonic() - began)
     now = timezone.now()
     if result.message:
-        step.log = [*step.log, _log_line(result.message)][-LOG_LIMIT:]
+        step.log = _with_line(step.log, result.message)
     if isinstance(result, Wait):
         Step.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
             state=StepState.WAITING,

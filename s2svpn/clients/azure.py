@@ -1207,8 +1207,9 @@ class AzureVpnClient:
     def start_bgp_reads(self, intent: SiteIntent) -> dict[str, Any]:
         """Start getBgpPeerStatus, getLearnedRoutes and getAdvertisedRoutes without waiting.
 
-        Returns ``{name: {"url": <Location to poll>} | {"body": <result>}}`` (JSON-able, so a
-        Celery step can keep it between checks); collect with :meth:`collect_bgp_reads`.
+        Returns ``{name: {"url": <Location to poll>, "retry_after": s} | {"body": <result>}}``
+        (plain JSON, so a caller may keep it between checks); collect with
+        :meth:`collect_bgp_reads`, or use :meth:`read_bgp` to wait for all three.
         """
         ops = self._sdk.virtual_network_gateways
         rg, gw = intent.resource_group, intent.gateway_name
