@@ -56,8 +56,8 @@ def main() -> None:
 
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from tests.conftest import make_sandbox_site
-        from wizard.engine import start_run
         from wizard.models import Run, RunKind
+        from wizard.runs import start_run
 
         for index in range(args.runs):
             if boxes is not None:

@@ -1,10 +1,17 @@
-"""Admin for the monitor's rows (read-only: the poller writes them)."""
+"""Admin for the monitor's rows (read-only: the poller writes them), and the monitor's column
+and actions on the wizard's Site list."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
+from monitor.admin_actions import ACTIONS, verdict_badge
 from monitor.models import Alert, Sample, Snapshot, Transition
+from wizard.admin import site_list_extras
+
+site_list_extras.add_column(verdict_badge, select_related=("snapshot",))
+for action in ACTIONS:
+    site_list_extras.add_action(action)
 
 
 class ReadOnly(admin.ModelAdmin):

@@ -9,6 +9,10 @@ class MonitorConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from monitor.receivers import poll_after_run
+        from wizard.models import Run
+        from wizard.signals import run_finished
+
         schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", None)
         if isinstance(schedule, dict):
             interval = float(getattr(settings, "S2SVPN_POLL_INTERVAL", 60))
@@ -23,6 +27,4 @@ class MonitorConfig(AppConfig):
             schedule.setdefault(
                 "monitor-prune", {"task": "monitor.tasks.prune", "schedule": 3600.0}
             )
-        from monitor.admin_actions import extend_site_admin
-
-        extend_site_admin()
+        run_finished.connect(poll_after_run, sender=Run, dispatch_uid="monitor.poll_after_run")

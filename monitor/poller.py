@@ -22,35 +22,19 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
+from monitor import storage
+from monitor.readings import DnsReading, Reading
 from s2svpn.intent import SiteIntent
 from s2svpn.status import EndStatus, TunnelState
 from wizard.models import Site, SiteStatus
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DnsReading:
-    fqdn: str = ""
-    address: str = ""
-    ttl: int | None = None
-    error: str = ""
-
-
-@dataclass
-class Reading:
-    site_id: int
-    azure: EndStatus
-    pfsense: EndStatus
-    dns: DnsReading = field(default_factory=DnsReading)
-    at: datetime = field(default_factory=timezone.now)
 
 
 def poll_interval() -> float:
@@ -376,8 +360,6 @@ class CycleResult:
 
 def run_cycle(site_ids: Iterable[int] | None = None) -> CycleResult:
     """Poll (all active sites, or the given ones), store, alert. Returns counts for logs."""
-    from monitor import storage
-
     started = time.monotonic()
     if site_ids is None:
         sites = pollable_sites()

@@ -21,8 +21,8 @@ from django.utils import timezone
 from monitor import alerts
 from monitor.diagnosis import DnsFacts, assess, learned_prefixes
 from monitor.models import Alert, Resolution, Sample, Snapshot, Transition
-from monitor.poller import Reading
 from monitor.present import halves_summary
+from monitor.readings import Reading
 from monitor.serialize import end_to_dict
 from s2svpn.status import EndStatus, TunnelState
 from wizard.models import Site

@@ -146,7 +146,7 @@ def poll_now(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def repush(request: HttpRequest, slug: str) -> HttpResponse:
-    from monitor.admin_actions import start_repush
+    from monitor.jobs import start_repush
 
     site = get_object_or_404(Site, slug=slug)
     ok, message = start_repush(site)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
@@ -18,6 +20,29 @@ class SiteAdminForm(KeepSecretsMixin, forms.ModelForm):
         fields = "__all__"
 
 
+class SiteListExtras:
+    """Columns and actions other apps add to the Site list (the monitor: its verdict column,
+    "Poll now", "Reset Azure gateway", "Re-push pfSense"). ``wizard`` never imports them; the
+    other app registers them when its ``admin`` module is loaded (admin autodiscovery)."""
+
+    def __init__(self) -> None:
+        self.columns: list[Callable] = []
+        self.actions: list[Callable] = []  # SiteAdmin.actions is this list
+        self.select_related: list[str] = []
+
+    def add_column(self, column: Callable, *, select_related: tuple[str, ...] = ()) -> None:
+        if column not in self.columns:
+            self.columns.append(column)
+        self.select_related += [name for name in select_related if name not in self.select_related]
+
+    def add_action(self, action: Callable) -> None:
+        if action not in self.actions:
+            self.actions.append(action)
+
+
+site_list_extras = SiteListExtras()
+
+
 def _masked(value) -> str:
     return "••••••••" if value else "—"
 
@@ -31,6 +56,7 @@ class SiteAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("azure_ids_table", "pfsense_ids", "created", "updated")
     exclude = ("azure_ids",)
+    actions = site_list_extras.actions
     fieldsets = (
         (None, {"fields": ("name", "slug", "sandbox", "status", "maintenance")}),
         (
@@ -65,6 +91,13 @@ class SiteAdmin(admin.ModelAdmin):
         ("Alerts", {"fields": ("alert_emails", "apprise_urls")}),
         ("Created resources", {"fields": ("azure_ids_table", "pfsense_ids", "created", "updated")}),
     )
+
+    def get_list_display(self, request):
+        display = list(super().get_list_display(request))
+        return (*display[:2], *site_list_extras.columns, *display[2:])
+
+    def get_list_select_related(self, request):
+        return tuple(site_list_extras.select_related) or super().get_list_select_related(request)
 
     @admin.display(description="Mode", ordering="sandbox")
     def sandbox_badge(self, obj: Site) -> str:

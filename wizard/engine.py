@@ -19,183 +19,50 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from s2svpn.clients.errors import ClientError
-from wizard.models import TERMINAL, Run, RunKind, RunStatus, Site, Step, StepState
+from wizard.context import StepContext, append_log, with_line
+from wizard.models import TERMINAL, Run, RunKind, RunStatus, Site, SiteStatus, Step, StepState
+from wizard.results import StepSpec, Wait
+from wizard.signals import run_finished
 
 logger = logging.getLogger(__name__)
 
-LOG_LIMIT = 200  # log lines kept per step
-
-
-@dataclass
-class Done:
-    message: str = ""
-    resource_id: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Wait:
-    seconds: float
-    message: str = ""
-    eta_seconds: float | None = None  # remaining time to show the user (the gateway build)
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    key: str
-    end: str  # azure | pfsense | both
-    title: str
-    fn: Callable[[StepContext], Done | Wait]
-    depends_on: tuple[str, ...] = ()
-
-
-class RunBusy(Exception):
-    """Another run is active for this site."""
-
-
-class StepContext:
-    """What a step function gets: the site, its step row, run-wide data, and a logger."""
-
-    def __init__(self, step: Step):
-        self.step = step
-        self.run = step.run
-        self.site: Site = step.run.site
-        self.intent = self.site.get_intent()
-        self._clients: dict[str, Any] = {}
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """Run-wide facts shared between steps (e.g. the Azure public IP)."""
-        return self.run.data
-
-    def share(self, **values: Any) -> None:
-        """Store run-wide facts atomically (other steps may be writing theirs concurrently)."""
-        if values.items() <= self.run.data.items():
-            return  # stored already
-        with transaction.atomic():
-            run = Run.objects.select_for_update().get(pk=self.run.pk)
-            run.data.update(values)
-            run.save(update_fields=["data"])
-            self.run.data = run.data
-
-    def log(self, message: str) -> None:
-        append_log(self.step, message)
-
-    def client(self, name: str) -> Any:
-        if name not in self._clients:
-            from wizard import services
-
-            self._clients[name] = services.cached_client(name, self.site)
-        return self._clients[name]
-
-
-def _with_line(log: list, message: str) -> list:
-    """``log`` plus a timestamped line, keeping the last ``LOG_LIMIT``."""
-    line = {"t": timezone.now().isoformat(timespec="seconds"), "m": message[:500]}
-    return [*log, line][-LOG_LIMIT:]
-
-
-def append_log(step: Step, message: str) -> None:
-    step.log = _with_line(step.log, message)
-    Step.objects.filter(pk=step.pk).update(log=step.log)
+Plan = Callable[[Site], list[StepSpec]]
+PLANS: dict[str, Plan] = {}
 
 
 # ---------------------------------------------------------------- registry of run kinds
 
 
-def plans() -> dict[str, Callable[[Site], list[StepSpec]]]:
-    from wizard import steps
+def register_plan(kind: str) -> Callable[[Plan], Plan]:
+    """Decorator: ``plan(site)`` lists the steps of a ``kind`` run. ``wizard.steps`` registers
+    the three kinds when it is imported (``WizardConfig.ready()``), so the engine imports no
+    step code."""
 
-    return {
-        RunKind.PROVISION: steps.provision_plan,
-        RunKind.TEARDOWN: steps.teardown_plan,
-        RunKind.PUSH: steps.push_plan,
-    }
+    def register(plan: Plan) -> Plan:
+        PLANS[kind] = plan
+        return plan
+
+    return register
+
+
+def plan_for(kind: str) -> Plan:
+    try:
+        return PLANS[kind]
+    except KeyError:
+        raise LookupError(f"no plan is registered for {kind!r} runs") from None
 
 
 def specs_for(run: Run) -> dict[str, StepSpec]:
-    return {spec.key: spec for spec in plans()[run.kind](run.site)}
-
-
-# ---------------------------------------------------------------- starting runs
-
-
-def start_run(site: Site, kind: str, data: dict[str, Any] | None = None) -> Run:
-    """Create a run with its steps and dispatch the first ones (after commit)."""
-    specs = plans()[kind](site)
-    data = dict(data or {})
-    if "expected" not in data:
-        from wizard.steps import expected_hints
-
-        data["expected"] = expected_hints(site)
-    try:
-        with transaction.atomic():
-            run = Run.objects.create(site=site, kind=kind, data=data)
-            Step.objects.bulk_create(
-                Step(
-                    run=run,
-                    key=spec.key,
-                    end=spec.end,
-                    title=spec.title,
-                    order=index,
-                    depends_on=list(spec.depends_on),
-                )
-                for index, spec in enumerate(specs)
-            )
-            from wizard.steps import on_run_started
-
-            on_run_started(run)
-            # The first steps go straight to the workers (no hop through an advance task).
-            from wizard.tasks import dispatch
-
-            dispatch(run.pk)
-    except IntegrityError as exc:
-        raise RunBusy(f"{site} already has a run in progress; wait for it or cancel it.") from exc
-    return run
-
-
-def retry_run(run: Run) -> Run:
-    """Re-open a failed run: failed steps go back to pending; done steps stay done."""
-    try:
-        with transaction.atomic():
-            run = Run.objects.select_for_update().get(pk=run.pk)
-            run.status = RunStatus.RUNNING
-            run.active = True
-            run.finished = None
-            run.error = ""
-            run.save()
-            run.steps.filter(state=StepState.FAILED).update(
-                state=StepState.PENDING, error="", retryable=False, attempts=0
-            )
-    except IntegrityError as exc:
-        raise RunBusy(f"{run.site} already has another run in progress.") from exc
-    from wizard.tasks import advance_run
-
-    transaction.on_commit(lambda: advance_run.delay(run.pk))
-    return run
-
-
-def cancel_run(run: Run) -> None:
-    with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run.pk)
-        if run.is_terminal:
-            return
-        run.status = RunStatus.CANCELLED
-        run.active = False
-        run.finished = timezone.now()
-        run.save()
+    return {spec.key: spec for spec in plan_for(run.kind)(run.site)}
 
 
 # ---------------------------------------------------------------- the engine
@@ -244,9 +111,13 @@ def _finish(run: Run, status: str, error: str) -> None:
     run.finished = timezone.now()
     run.error = error
     run.save(update_fields=["status", "active", "finished", "error"])
-    from wizard import steps
-
-    steps.on_run_finished(run)
+    ok = status == RunStatus.SUCCEEDED
+    if run.kind == RunKind.TEARDOWN:
+        site_status = SiteStatus.REMOVED if ok else SiteStatus.FAILED
+    else:
+        site_status = SiteStatus.ACTIVE if ok else SiteStatus.FAILED
+    Site.objects.filter(pk=run.site_id).update(status=site_status)
+    run_finished.send(sender=Run, run=run)
 
 
 def claim(step_id: int) -> Step | None:
@@ -305,7 +176,7 @@ def _execute(step: Step) -> tuple[str, float | None]:
     spent = F("busy_seconds") + (time.monotonic() - began)
     now = timezone.now()
     if result.message:
-        step.log = _with_line(step.log, result.message)
+        step.log = with_line(step.log, result.message)
     if isinstance(result, Wait):
         Step.objects.filter(pk=step.pk, state=StepState.RUNNING).update(
             state=StepState.WAITING,

@@ -321,7 +321,7 @@ def expected_minutes(site: Site) -> int:
     if not site.sandbox:
         return GATEWAY_MINUTES_REAL
     try:
-        from wizard.steps import expected_hints
+        from wizard.timing import expected_hints
 
         hints = expected_hints(site)
         seconds = float(hints.get("gateway", 60)) + 8 * float(hints.get("other", 1.5)) + 10

@@ -23,46 +23,11 @@ from django.db import transaction
 
 from s2svpn import netplan, pfsense_push
 from s2svpn.clients.errors import ClientError
-from wizard.engine import Done, StepContext, StepSpec, Wait
-from wizard.models import Run, RunKind, RunStatus, Site, SiteStatus
-
-# ---------------------------------------------------------------- timing hints
-
-
-def expected_hints(site: Site) -> dict[str, float]:
-    """Expected durations for ETAs and re-check cadence: the sandbox's own, or real Azure's."""
-    if site.sandbox:
-        from wizard import sandbox_info
-
-        timing = (sandbox_info.load() or {}).get("timing") or {}
-        return {
-            "gateway": float(timing.get("gateway_seconds", 60.0)),
-            "other": float(timing.get("other_seconds", 1.5)),
-        }
-    return {"gateway": 35 * 60.0, "other": 20.0}
-
-
-def expected(ctx: StepContext, what: str) -> float:
-    """How long an Azure operation is expected to take (the run's hints, else real Azure's)."""
-    hints = ctx.data.get("expected") or {}
-    default = {"gateway": 35 * 60.0, "other": 20.0}[what]
-    return float(hints.get(what, default))
-
-
-def recheck_delay(total: float, elapsed: float) -> float:
-    """Seconds until the next look at an operation expected to take ``total`` seconds, started
-    ``elapsed`` seconds ago: at the expected end (at least once a minute before it), then briskly
-    (1 % of the expected time), backing off as it runs late (a quarter of the overrun, at most a
-    minute), so a slow Azure operation is not asked about several times a second."""
-    remaining = total - elapsed
-    fine = min(max(total / 100, 0.1), 15.0)
-    if remaining > fine:
-        return min(remaining, 60.0)
-    return min(max(fine, -remaining / 4), 60.0)
-
-
-def recheck(ctx: StepContext, what: str, started: float) -> float:
-    return recheck_delay(expected(ctx, what), time.time() - started)
+from wizard.context import StepContext
+from wizard.engine import register_plan
+from wizard.models import RunKind, Site
+from wizard.results import Done, StepSpec, Wait
+from wizard.timing import expected, recheck
 
 
 def _started(ctx: StepContext) -> float:
@@ -395,6 +360,7 @@ def verify(ctx: StepContext) -> Done | Wait:
     )
 
 
+@register_plan(RunKind.PROVISION)
 def provision_plan(site: Site) -> list[StepSpec]:
     intent = site.get_intent()
     rest_deps = ("pf_phase1",) if intent.bgp_mode == "apipa" else ("pf_phase1", "az_gateway")
@@ -448,6 +414,7 @@ def _azure_facts(ctx: StepContext) -> Done | Wait:
     return Done(f"Azure gateway {', '.join(ips)}, BGP {', '.join(bgp)}")
 
 
+@register_plan(RunKind.PUSH)
 def push_plan(site: Site) -> list[StepSpec]:
     return [
         StepSpec("az_facts", "azure", "Read the Azure gateway", _azure_facts),
@@ -497,6 +464,7 @@ def _pf_teardown(ctx: StepContext) -> Done:
     return Done("removed from pfSense: " + (", ".join(removed) or "nothing left to remove"))
 
 
+@register_plan(RunKind.TEARDOWN)
 def teardown_plan(site: Site) -> list[StepSpec]:
     specs = [
         StepSpec("pf_teardown", "pfsense", "Remove s2svpn's objects from pfSense", pf_teardown),
@@ -539,31 +507,6 @@ def teardown_plan(site: Site) -> list[StepSpec]:
             )
         )
     return specs
-
-
-# ---------------------------------------------------------------- bookkeeping
-
-
-def on_run_started(run: Run) -> None:
-    status = SiteStatus.TEARING_DOWN if run.kind == RunKind.TEARDOWN else SiteStatus.PROVISIONING
-    Site.objects.filter(pk=run.site_id).update(status=status)
-
-
-def on_run_finished(run: Run) -> None:
-    """Called inside the transaction that finishes a run: keep the site's status in step."""
-    ok = run.status == RunStatus.SUCCEEDED
-    if run.kind == RunKind.TEARDOWN:
-        status = SiteStatus.REMOVED if ok else SiteStatus.FAILED
-    else:
-        status = SiteStatus.ACTIVE if ok else SiteStatus.FAILED
-    Site.objects.filter(pk=run.site_id).update(status=status)
-    if ok and run.kind != RunKind.TEARDOWN:
-        # The monitor reads both ends (Azure's BGP tables included) at once, so the status page
-        # is complete right after the run instead of at the next beat.
-        from monitor.tasks import poll_sites
-
-        site_id = run.site_id
-        transaction.on_commit(lambda: poll_sites.delay([site_id]))
 
 
 def pf_preflight(ctx: StepContext) -> Done | Wait:

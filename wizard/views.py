@@ -28,9 +28,9 @@ from s2svpn.clients.errors import ClientError
 from s2svpn.psk import generate_psk
 from wizard import forms as wf
 from wizard import sandbox_info
-from wizard.engine import RunBusy, cancel_run, retry_run, start_run
 from wizard.models import AzureAuth, Run, RunKind, RunStatus, Site, SiteStatus, StepState
 from wizard.plan import azure_bgp_ip, build_plan, known_facts
+from wizard.runs import RunBusy, cancel_run, retry_run, start_run
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from wizard import engine
+from wizard import engine, runs
+from wizard.context import StepContext
 from wizard.models import Run, RunKind, Site, Step, StepState
+from wizard.signals import run_finished
 from wizard.steps import firewall_lease
 
 
@@ -62,8 +64,8 @@ def test_steps_a_dead_worker_left_running_are_found_again(site):
 
 def test_a_site_has_one_active_run_at_a_time(site):
     Run.objects.create(site=site, kind=RunKind.PUSH)
-    with pytest.raises(engine.RunBusy, match="already has a run in progress"):
-        engine.start_run(site, RunKind.PUSH)
+    with pytest.raises(runs.RunBusy, match="already has a run in progress"):
+        runs.start_run(site, RunKind.PUSH)
 
 
 def test_a_run_whose_steps_are_all_done_succeeds_and_frees_the_site(site):
@@ -72,13 +74,35 @@ def test_a_run_whose_steps_are_all_done_succeeds_and_frees_the_site(site):
     engine.advance(run.pk)
     run.refresh_from_db()
     assert run.status == "succeeded" and not run.active
+    site.refresh_from_db()
+    assert site.status == "active"
+
+
+def test_a_finished_run_is_announced_once_with_its_final_state(site):
+    heard = []
+
+    def receiver(sender, run, **kwargs):
+        heard.append((sender, run.pk, run.status))
+
+    run_finished.connect(receiver)
+    try:
+        run = make_run(site)
+        Step.objects.filter(run=run, key="a").update(state=StepState.DONE)
+        Step.objects.filter(run=run, key="b").update(state=StepState.FAILED, error="nope")
+        engine.advance(run.pk)
+        engine.advance(run.pk)  # already terminal: nothing more to say
+        cancelled = make_run(Site.objects.create(name="Lab", slug="lab"))
+        runs.cancel_run(cancelled)
+    finally:
+        run_finished.disconnect(receiver)
+    assert heard == [(Run, run.pk, "failed"), (Run, cancelled.pk, "cancelled")]
 
 
 def test_two_sites_on_one_firewall_never_write_to_it_at_once(site):
     other = Site.objects.create(name="Lab", slug="lab", pfsense_url="https://FW.home.arpa/")
     step_a = Step.objects.get(pk=engine.advance(make_run(site).pk)[0])
     step_b = Step.objects.get(pk=engine.advance(make_run(other).pk)[0])
-    ctx_a, ctx_b = engine.StepContext(step_a), engine.StepContext(step_b)
+    ctx_a, ctx_b = StepContext(step_a), StepContext(step_b)
     with firewall_lease(ctx_a) as got_a:
         assert got_a
         with firewall_lease(ctx_b) as got_b:
@@ -88,7 +112,7 @@ def test_two_sites_on_one_firewall_never_write_to_it_at_once(site):
 
 
 def test_rechecks_wait_for_the_expected_end_then_look_briskly_then_back_off():
-    from wizard.steps import recheck_delay
+    from wizard.timing import recheck_delay
 
     # Real Azure: a 35-minute gateway is looked at once a minute, then every 15 s once it is due.
     assert recheck_delay(2100, 0) == 60.0

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from tests.conftest import make_sandbox_site
-from wizard.engine import start_run
 from wizard.models import Run, RunKind, RunStatus, SiteStatus
+from wizard.runs import start_run
 
 pytestmark = pytest.mark.integration
 

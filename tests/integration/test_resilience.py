@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import inventory, make_sandbox_site, slow_down
 from tests.integration.test_provisioning import wait_for_run
-from wizard.engine import start_run
 from wizard.models import RunKind, RunStatus, Step, StepState
+from wizard.runs import start_run
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import time
 
 from django.db import transaction
 
-from wizard import engine
+from wizard import engine, runs
 from wizard.models import Run, RunKind, Site
 
 
@@ -44,5 +44,5 @@ def drive(run: Run, *, limit: float = 60.0) -> Run:
 
 def run_to_end(site: Site, kind: str = RunKind.PROVISION) -> Run:
     with transaction.atomic():
-        run = engine.start_run(site, kind)
+        run = runs.start_run(site, kind)
     return drive(run)

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from monitor.models import Snapshot, Transition
-from wizard.engine import start_run
 from wizard.models import RunKind, RunStatus
+from wizard.runs import start_run
 
 pytestmark = pytest.mark.integration
 

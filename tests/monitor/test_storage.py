@@ -9,7 +9,7 @@ import pytest
 
 from monitor import storage
 from monitor.models import Alert, Sample, Snapshot, Transition
-from monitor.poller import DnsReading, Reading
+from monitor.readings import DnsReading, Reading
 from s2svpn.status import EndStatus
 from tests.monitor.cast import healthy_azure, healthy_pfsense, policy_trapped, tunnel_down
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitor import storage
-from monitor.poller import DnsReading, Reading
+from monitor.readings import DnsReading, Reading
 from tests.monitor.cast import healthy_azure, healthy_pfsense, policy_trapped, tunnel_down
 from wizard.models import Site, SiteStatus
 

@@ -166,7 +166,7 @@ def test_in_apipa_mode_the_plan_also_lists_exactly_what_the_run_creates(
     fresh_sandboxes, celery_worker
 ):
     from tests.conftest import make_sandbox_site
-    from wizard.engine import start_run
+    from wizard.runs import start_run
 
     boxes = fresh_sandboxes
     site = make_sandbox_site(boxes, slug="apipa", **APIPA)
@@ -187,7 +187,7 @@ def test_the_plan_lists_exactly_the_objects_the_run_creates_on_both_ends(
     fresh_sandboxes, celery_worker
 ):
     from tests.conftest import make_sandbox_site
-    from wizard.engine import start_run
+    from wizard.runs import start_run
 
     boxes = fresh_sandboxes
     site = make_sandbox_site(boxes, slug="plan")
