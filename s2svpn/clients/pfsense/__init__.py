@@ -9,7 +9,7 @@ Rules this client keeps:
 
 * TLS is verified against a CA file, or against a pinned SHA-256 fingerprint of the firewall's
   certificate (checked during the TLS handshake, before the API key is sent). Plain ``http://`` is
-  accepted only for loopback sandbox URLs.
+  refused (it would send the API key unencrypted), the sandbox included: it serves HTTPS.
 * Objects are found again by stable keys (``descr``, ``ikeid``, ``reqid``, ``if``, ``tracker``)
   right before every PATCH/DELETE; array ids are never remembered between calls.
 * Errors become :class:`ClientError` with the package's ``response_id`` as ``code``.

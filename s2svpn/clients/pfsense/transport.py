@@ -8,7 +8,6 @@ Vendor reference: https://pfrest.org/api-docs/ (envelope, ``X-API-Key``, ``respo
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import logging
 import ssl
@@ -97,15 +96,6 @@ class _PinnedTransport(httpx.HTTPTransport):
         )
 
 
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def fetch_fingerprint(base_url: str, *, timeout: float = 10.0) -> str:
     """SHA-256 (hex) of the certificate the firewall presents, for "fetch, show, confirm"."""
     parts = urlsplit(base_url)
@@ -141,27 +131,26 @@ class PfSenseApi:
         retries: int = 2,
     ) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"The firewall URL {base_url!r} is not valid; use https://<firewall address>."
-            )
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http":
             raise ValueError(
                 "Plain http:// would send the API key unencrypted; use https:// with the "
-                "firewall's CA file or its certificate fingerprint (http is only for the local "
-                "sandbox)."
+                "firewall's CA file or its certificate fingerprint."
+            )
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError(
+                f"The firewall URL {base_url!r} is not valid; use https://<firewall address>."
             )
         self.base_url = base_url.rstrip("/")
         self.retries = max(0, int(retries))
         headers = {"X-API-Key": api_key, "Accept": "application/json"}
-        if parts.scheme == "https" and fingerprint:
+        if fingerprint:
             transport: httpx.BaseTransport = _PinnedTransport(_normalise_fingerprint(fingerprint))
             self._http = httpx.Client(
                 base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
             )
         else:
             verify: Any = True
-            if parts.scheme == "https" and ca_file:
+            if ca_file:
                 verify = ssl.create_default_context(cafile=ca_file)
             self._http = httpx.Client(
                 base_url=self.base_url, headers=headers, timeout=timeout, verify=verify
