@@ -7,7 +7,12 @@ import os
 from celery import Celery
 from celery.signals import task_postrun, worker_init
 
+from s2svpn.vardir import prepare
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "s2svpn.settings")
+# `celery -A s2svpn worker|beat` starts here: the state directory and generated keys exist
+# before Django reads its settings (a no-op when they do already).
+prepare()
 
 app = Celery("s2svpn")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -2,19 +2,24 @@
 
 With nothing configured s2svpn runs self-contained: SQLite and an embedded Celery broker (kombu's
 filesystem transport) under ``./var/``, and a generated ``SECRET_KEY`` and field-encryption key in
-``./var/`` (mode 0600). ``DATABASE_URL`` switches to PostgreSQL, ``REDIS_URL`` to Redis.
+``./var/`` (mode 0600, written at first start by ``s2svpn.vardir.prepare``, which the entry points
+call). ``DATABASE_URL`` switches to PostgreSQL, ``REDIS_URL`` to Redis. Importing this module
+writes nothing, and a value that cannot be read is an ``ImproperlyConfigured`` naming its variable.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
-from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from s2svpn import vardir
+
+BASE_DIR = vardir.BASE_DIR
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
 
 
 def env(name: str, default: str = "") -> str:
@@ -23,19 +28,32 @@ def env(name: str, default: str = "") -> str:
 
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
-    if value is None or value == "":
+    if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in TRUE | FALSE:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a yes/no value: use one of 1/0, true/false, yes/no, on/off."
+        )
+    return word in TRUE
+
+
+def _number(name: str, default, kind, what: str):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not {what}.") from None
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    return _number(name, default, int, "a whole number")
 
 
 def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
+    return _number(name, default, float, "a number")
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -46,35 +64,24 @@ def env_secret(name: str, default: str = "") -> str:
     """``NAME`` or the contents of the file named by ``NAME_FILE`` (Docker secrets)."""
     path = os.environ.get(f"{name}_FILE")
     if path:
-        return Path(path).read_text().strip()
+        try:
+            return Path(path).read_text().strip()
+        except OSError as err:
+            raise ImproperlyConfigured(
+                f"{name}_FILE={path!r} cannot be read ({err.strerror or err})."
+            ) from None
     return os.environ.get(name, default)
 
 
-# Under pytest (which sets PYTEST_VERSION) state goes to ./var/test, so a test run never shares
-# the database, broker folder or sandbox state of a `make run` instance.
-_default_var = BASE_DIR / "var" / ("test" if os.environ.get("PYTEST_VERSION") else "")
-VAR_DIR = Path(env("S2SVPN_VAR_DIR", str(_default_var)))
-VAR_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
-
-
-def generated_secret(filename: str, make) -> str:
-    """Read a secret from ./var/<filename>, creating it (mode 0600) on first start."""
-    path = VAR_DIR / filename
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(make())
-    return path.read_text().strip()
-
+VAR_DIR = vardir.var_dir()
 
 DEBUG = env_bool("S2SVPN_DEBUG", False)
-SECRET_KEY = env_secret("SECRET_KEY") or generated_secret(
-    "secret_key", lambda: secrets.token_urlsafe(50)
-)
+# Empty until the first start generated it (Django then refuses to run, naming SECRET_KEY).
+SECRET_KEY = env_secret("SECRET_KEY") or vardir.read_generated(vardir.SECRET_KEY_FILE)
 # Comma-separated Fernet keys, newest first: new values are encrypted with the first, all are
 # tried for decryption (MultiFernet). Rotate: prepend a new key, run `manage.py rotate_keys`.
 FIELD_ENCRYPTION_KEYS = env_list("S2SVPN_FIELD_ENCRYPTION_KEYS") or [
-    generated_secret("field_encryption_key", lambda: Fernet.generate_key().decode())
+    key for key in [vardir.read_generated(vardir.FIELD_KEY_FILE)] if key
 ]
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -141,9 +148,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # Tests use a real file (so a test can search it for plaintext secrets), one per test
-    # session so that concurrent sessions never share a database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -162,7 +166,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -198,8 +201,6 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    for sub in ("in", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),

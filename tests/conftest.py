@@ -153,7 +153,6 @@ def celery_worker(transactional_db, tmp_path, settings):
         "S2SVPN_STEP_BACKOFF": "0.2",
         "S2SVPN_POLL_INTERVAL": os.environ.get("S2SVPN_TEST_POLL_INTERVAL", "3600"),
     }
-    env.pop("PYTEST_VERSION", None)
     env.pop("PYTEST_CURRENT_TEST", None)
     procs = CeleryProcesses(env, tmp_path)
     procs.start()

@@ -8,9 +8,13 @@ import stat
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
+# What an entry point does (manage.py, wsgi, the Celery app): prepare ./var, then load Django.
 PRINT = (
+    "from s2svpn.vardir import prepare; prepare();"
     "import json, django; from django.conf import settings; django.setup();"
     "print(json.dumps({'db': settings.DATABASES['default']['ENGINE'],"
     " 'broker': settings.CELERY_BROKER_URL, 'cache': settings.CACHES['default']['BACKEND'],"
@@ -18,19 +22,52 @@ PRINT = (
 )
 
 
-def settings_with(tmp_path, **env):
+def run_with(tmp_path, code: str, **env) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     base.update({"S2SVPN_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "s2svpn.settings"})
     base.update(env)
-    out = subprocess.run(
-        [sys.executable, "-c", PRINT],
-        cwd=REPO,
-        env=base,
-        capture_output=True,
-        text=True,
-        check=True,
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=base, capture_output=True, text=True
     )
+
+
+def settings_with(tmp_path, **env):
+    out = run_with(tmp_path, PRINT, **env)
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
+
+
+def test_importing_the_settings_writes_no_file(tmp_path):
+    var = tmp_path / "var"
+    out = run_with(var, "import s2svpn.settings as s; print(repr(s.SECRET_KEY))")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "''", "no key before the first start generated one"
+    assert not var.exists()
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "enabled"])
+def test_an_unknown_yes_no_value_names_its_variable(tmp_path, value):
+    out = run_with(tmp_path, "import s2svpn.settings", S2SVPN_DEBUG=value)
+    assert out.returncode != 0
+    assert "ImproperlyConfigured" in out.stderr
+    assert f"S2SVPN_DEBUG={value!r} is not a yes/no value" in out.stderr
+
+
+@pytest.mark.parametrize(("value", "expected"), [("off", False), ("No", False), ("1", True)])
+def test_yes_no_values_are_read_in_any_case(tmp_path, value, expected):
+    out = run_with(tmp_path, "import s2svpn.settings as s; print(s.DEBUG)", S2SVPN_DEBUG=value)
+    assert out.stdout.strip() == str(expected), out.stderr
+
+
+def test_a_number_that_is_not_one_names_its_variable(tmp_path):
+    out = run_with(tmp_path, "import s2svpn.settings", S2SVPN_POLL_INTERVAL="1m")
+    assert "S2SVPN_POLL_INTERVAL='1m' is not a whole number" in out.stderr
+
+
+def test_a_secret_file_that_cannot_be_read_names_its_variable(tmp_path):
+    missing = tmp_path / "nowhere"
+    out = run_with(tmp_path, "import s2svpn.settings", SECRET_KEY_FILE=str(missing))
+    assert f"SECRET_KEY_FILE={str(missing)!r} cannot be read" in out.stderr
 
 
 def test_it_runs_on_sqlite_and_the_filesystem_broker_when_nothing_is_configured(tmp_path):
@@ -40,10 +77,10 @@ def test_it_runs_on_sqlite_and_the_filesystem_broker_when_nothing_is_configured(
     assert (tmp_path / "broker" / "in").is_dir()
 
 
-def test_it_generates_its_keys_into_var_with_mode_0600_once(tmp_path):
+def test_the_first_start_generates_its_keys_into_var_with_mode_0600_once(tmp_path):
     first = settings_with(tmp_path)
     second = settings_with(tmp_path)
-    assert first["secret"] == second["secret"]
+    assert first["secret"] == second["secret"] and first["keys"] == 1
     for name in ("secret_key", "field_encryption_key"):
         mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
         assert mode == 0o600, name
