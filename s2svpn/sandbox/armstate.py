@@ -84,6 +84,17 @@ def bad(code: str, message: str) -> ArmError:
     return ArmError(400, code, message)
 
 
+def one_of(
+    props: dict[str, Any], key: str, default: Any, allowed: tuple[Any, ...], code: str, message: str
+) -> Any:
+    """``props[key]`` (``default`` when absent, and stored) if it is one of ``allowed``; else a 400
+    ``code`` with ``message``."""
+    value = props.setdefault(key, default)
+    if value not in allowed:
+        raise bad(code, message)
+    return value
+
+
 # ---------------------------------------------------------------- addresses
 
 

@@ -14,20 +14,28 @@ Two modes:
   are dropped.
 * ``strict=True`` (the checker): unknown and read-only keys are errors too.
 
-Model-specific checks are implemented per ``response_id`` in ``_CUSTOM``; the contract decides
+Model-specific checks are implemented per ``response_id`` in ``CUSTOM``; the contract decides
 which field carries which check. A ``response_id`` the contract lists but this module does not
 implement is recorded in :attr:`Contract.unchecked` rather than silently passing.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from s2svpn.sandbox.contract_checks import (
+    ALIAS,
+    CUSTOM,
+    FQDN,
+    MAC,
+    Context,
+    ContractError,
+    is_ip,
+    is_subnet,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACT_PATH = (
@@ -48,84 +56,25 @@ def contract_path() -> Path:
     return CONTRACT_PATH if CONTRACT_PATH.exists() else BUNDLED_PATH
 
 
-_FQDN = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]{2,63}\.?$"
-)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_MAC = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
-_ALIAS = re.compile(r"^[A-Za-z0-9_]{1,31}$")
+__all__ = ["BUNDLED_PATH", "CONTRACT_PATH", "Context", "Contract", "ContractError"]
 
 
-@dataclass
-class ContractError(Exception):
-    """One validation failure, in the package's words (HTTP code + ``response_id``)."""
-
-    response_id: str
-    code: int
-    message: str
-    field: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.response_id}: {self.message}"
-
-
-@dataclass
-class Context:
-    """What the firewall knows at runtime (the contract's ``runtime`` choices)."""
-
-    interfaces: Iterable[str] | None = None  # valid InterfaceField values (as represented)
-    ports: Iterable[str] | None = None  # assignable ports for NetworkInterface.if
-    interface_ids: Iterable[str] = ()  # ids of configured interfaces (wan, lan, optN)
-    foreign: dict[str, Iterable[Any]] = field(default_factory=dict)  # "Model.field" -> values
-    existing: list[dict] = field(default_factory=list)  # other objects of the same model
-    current_id: Any = None  # id of the object a PATCH edits (excluded from uniqueness)
-
-
-def _is_ip(value: str, *, v4: bool = True, v6: bool = True) -> bool:
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return (v4 and address.version == 4) or (v6 and address.version == 6)
-
-
-def _is_subnet(value: str) -> bool:
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return False
-    return "/" in value
-
-
-def _port_ok(value: Any, *, allow_range: bool, allow_alias: bool) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = value.split(":") if allow_range else [value]
-    if len(parts) > 2:
-        return False
-    if all(part.isdigit() and 1 <= int(part) <= 65535 for part in parts):
-        return True
-    return allow_alias and bool(_ALIAS.match(value))
-
-
-def _filter_address_ok(value: str, ctx: Context) -> bool:
-    value = value[1:] if value.startswith("!") else value
-    if value in ("any", "(self)", "l2tp", "pppoe"):
-        return True
-    if _is_ip(value) or _is_subnet(value):
-        return True
-    base = value[:-3] if value.endswith(":ip") else value
-    if base in set(ctx.interface_ids) or base in set(ctx.interfaces or ()):
-        return True
-    return bool(_ALIAS.match(value)) and not value.isdigit()
-
-
-def _keylens_from_notes(notes: str | None) -> dict[str, list[int]]:
-    """``"aes: [128, 192, 256]; aes128gcm: [64, 96, 128]"`` -> mapping (data from the contract)."""
-    result: dict[str, list[int]] = {}
-    for name, values in re.findall(r"([a-z0-9]+): \[([0-9, ]+)\]", notes or ""):
-        result[name] = [int(v) for v in values.split(",")]
-    return result
+def _bounded(name: str, measure: float, low: Any, high: Any, validator: str, unit: str) -> None:
+    """The package's ``<validator>_MINIMUM/MAXIMUM_CONSTRAINT`` when ``measure`` is out of range."""
+    if low is not None and measure < low:
+        raise ContractError(
+            f"{validator}_MINIMUM_CONSTRAINT",
+            400,
+            f"Field `{name}` must be at least {low}{unit}.",
+            name,
+        )
+    if high is not None and measure > high:
+        raise ContractError(
+            f"{validator}_MAXIMUM_CONSTRAINT",
+            400,
+            f"Field `{name}` must be at most {high}{unit}.",
+            name,
+        )
 
 
 class Contract:
@@ -305,21 +254,14 @@ class Contract:
                 raise ContractError(
                     "FIELD_INVALID_MANY_VALUE", 400, f"Field `{name}` must be a list.", name
                 )
-            minimum, maximum = spec.get("many_minimum") or 0, spec.get("many_maximum")
-            if len(value) < minimum:
-                raise ContractError(
-                    "LENGTH_VALIDATOR_MINIMUM_CONSTRAINT",
-                    400,
-                    f"Field `{name}` needs at least {minimum} item(s).",
-                    name,
-                )
-            if maximum is not None and len(value) > maximum:
-                raise ContractError(
-                    "LENGTH_VALIDATOR_MAXIMUM_CONSTRAINT",
-                    400,
-                    f"Field `{name}` allows at most {maximum} item(s).",
-                    name,
-                )
+            _bounded(
+                name,
+                len(value),
+                spec.get("many_minimum") or 0,
+                spec.get("many_maximum"),
+                "LENGTH_VALIDATOR",
+                " item(s)",
+            )
             items = value
         else:
             items = [value]
@@ -370,20 +312,7 @@ class Contract:
         derived = spec.get("derived") or []
         if isinstance(item, str) and item and "string_length_validator" in derived:
             low, high = spec.get("minimum_length"), spec.get("maximum_length")
-            if low is not None and len(item) < low:
-                raise ContractError(
-                    "LENGTH_VALIDATOR_MINIMUM_CONSTRAINT",
-                    400,
-                    f"Field `{name}` must be at least {low} characters.",
-                    name,
-                )
-            if high is not None and len(item) > high:
-                raise ContractError(
-                    "LENGTH_VALIDATOR_MAXIMUM_CONSTRAINT",
-                    400,
-                    f"Field `{name}` must be at most {high} characters.",
-                    name,
-                )
+            _bounded(name, len(item), low, high, "LENGTH_VALIDATOR", " characters")
         if (
             isinstance(item, (int, float))
             and not isinstance(item, bool)
@@ -391,20 +320,7 @@ class Contract:
             and "numeric_range_validator_dropped" not in derived
         ):
             low, high = spec.get("minimum"), spec.get("maximum")
-            if low is not None and item < low:
-                raise ContractError(
-                    "NUMERIC_RANGE_VALIDATOR_MINIMUM_CONSTRAINT",
-                    400,
-                    f"Field `{name}` must be at least {low}.",
-                    name,
-                )
-            if high is not None and item > high:
-                raise ContractError(
-                    "NUMERIC_RANGE_VALIDATOR_MAXIMUM_CONSTRAINT",
-                    400,
-                    f"Field `{name}` must be at most {high}.",
-                    name,
-                )
+            _bounded(name, item, low, high, "NUMERIC_RANGE_VALIDATOR", "")
 
     def _validator(self, spec: dict, validator: dict, item: Any, ctx: Context) -> None:
         name, kind, params = spec["name"], validator["name"], validator.get("params") or {}
@@ -413,10 +329,10 @@ class Contract:
         if kind == "IPAddressValidator":
             if item in (params.get("allow_keywords") or []):
                 return
-            ok = _is_ip(item, v4=params.get("allow_ipv4", True), v6=params.get("allow_ipv6", True))
-            if not ok and params.get("allow_fqdn") and _FQDN.match(item) and not _is_ip(item):
+            ok = is_ip(item, v4=params.get("allow_ipv4", True), v6=params.get("allow_ipv6", True))
+            if not ok and params.get("allow_fqdn") and FQDN.match(item) and not is_ip(item):
                 ok = not re.match(r"^[0-9.]+$", item)
-            if not ok and params.get("allow_alias") and _ALIAS.match(item):
+            if not ok and params.get("allow_alias") and ALIAS.match(item):
                 ok = True
             if not ok:
                 raise ContractError(
@@ -448,12 +364,12 @@ class Contract:
                     name,
                 )
         elif kind == "MACAddressValidator":
-            if item and not _MAC.match(item):
+            if item and not MAC.match(item):
                 raise ContractError(
                     "MAC_ADDRESS_VALIDATOR_FAILED", 400, f"Field `{name}` is not a MAC.", name
                 )
         elif kind == "SubnetValidator":
-            if not _is_subnet(item):
+            if not is_subnet(item):
                 raise ContractError(
                     "SUBNET_VALIDATOR_FAILED", 400, f"Field `{name}` is not a subnet.", name
                 )
@@ -506,7 +422,7 @@ class Contract:
         self, model: str, spec: dict, check: dict, value: Any, obj: dict, ctx: Context
     ) -> None:
         rid = check["response_id"]
-        fn = _CUSTOM.get(rid)
+        fn = CUSTOM.get(rid)
         if fn is None:
             self.unchecked.add(rid)
             return
@@ -517,177 +433,6 @@ class Contract:
                 f"Field `{spec['name']}` failed: {check.get('rule', rid)}",
                 spec["name"],
             )
-
-
-def _inaddr_any(obj: dict) -> bool:
-    return obj.get("remote_gateway") in ("0.0.0.0", "::")
-
-
-def _version(value: Any) -> int | None:
-    try:
-        return ipaddress.ip_address(str(value)).version
-    except ValueError:
-        return None
-
-
-def _dup_remote_gateway(value: Any, obj: dict, ctx: Context, *_: Any) -> bool:
-    if value in ("0.0.0.0", "::"):
-        return False
-    for other in ctx.existing:
-        if ctx.current_id is not None and other.get("id") == ctx.current_id:
-            continue
-        if other.get("remote_gateway") == value and not other.get("disabled"):
-            if not (obj.get("gw_duplicates") and other.get("gw_duplicates")):
-                return True
-    return False
-
-
-def _descr_prefix_too_long(value: Any, obj: dict, ctx: Context, spec: dict, check: dict) -> bool:
-    match = re.search(r"starts with '([a-z]+)' and strlen\(descr\) > (\d+)", check.get("rule", ""))
-    if not match:
-        return False
-    prefix, limit = match.group(1), int(match.group(2))
-    return str(obj.get("if") or "").startswith(prefix) and len(str(value)) > limit
-
-
-def _p1_keylen(value: Any, obj: dict, ctx: Context, spec: dict, check: dict) -> bool:
-    allowed = _keylens_from_notes(spec.get("notes")).get(obj.get("encryption_algorithm_name"))
-    return allowed is not None and value not in allowed
-
-
-def _tunnel_family(mode: str, family: int) -> Callable[..., bool]:
-    def check(value: Any, obj: dict, *_: Any) -> bool:
-        return obj.get("mode") == mode and _version(value) != family
-
-    return check
-
-
-def _netbits(address_field: str) -> Callable[..., bool]:
-    def check(value: Any, obj: dict, *_: Any) -> bool:
-        return _version(obj.get(address_field)) == 4 and isinstance(value, int) and value > 32
-
-    return check
-
-
-_CUSTOM: dict[str, Callable[..., bool]] = {
-    "IPSEC_PHASE_1_IPV6_REMOTE_GATEWAY_NOT_ALLOWED": lambda v, o, *_: (
-        o.get("protocol") == "inet" and _version(v) == 6
-    ),
-    "IPSEC_PHASE_1_IPV4_REMOTE_GATEWAY_NOT_ALLOWED": lambda v, o, *_: (
-        o.get("protocol") == "inet6" and _version(v) == 4
-    ),
-    "IPSEC_PHASE_1_ILLEGAL_DUPLICATE_REMOTE_GATEWAY": _dup_remote_gateway,
-    "IPSEC_PHASE_1_MYID_DATA_MUST_BE_IP_ADDRESS": lambda v, o, *_: (
-        o.get("myid_type") == "address" and _version(v) is None
-    ),
-    "IPSEC_PHASE_1_MYID_DATA_MUST_BE_FQDN": lambda v, o, *_: (
-        o.get("myid_type") in ("fqdn", "dyn_dns") and not _FQDN.match(str(v))
-    ),
-    "IPSEC_PHASE_1_MYID_DATA_MUST_BE_EMAIL_ADDRESS": lambda v, o, *_: (
-        o.get("myid_type") == "user_fqdn" and not _EMAIL.match(str(v))
-    ),
-    "IPSEC_PHASE_1_NO_INADDR_ANY_WITH_PEERADDRESS": lambda v, o, *_: (
-        v == "peeraddress" and _inaddr_any(o)
-    ),
-    "IPSEC_PHASE_1_PEERID_DATA_MUST_BE_IP_ADDRESS": lambda v, o, *_: (
-        o.get("peerid_type") == "address" and _version(v) is None
-    ),
-    "IPSEC_PHASE_1_PEERID_DATA_MUST_BE_FQDN": lambda v, o, *_: (
-        o.get("peerid_type") in ("fqdn", "dyn_dns") and not _FQDN.match(str(v))
-    ),
-    "IPSEC_PHASE_1_PEERID_DATA_MUST_BE_EMAIL_ADDRESS": lambda v, o, *_: (
-        o.get("peerid_type") == "user_fqdn" and not _EMAIL.match(str(v))
-    ),
-    "IPSEC_PHASE_1_REKEY_TIME_GREATER_THAN_LIFETIME": lambda v, o, *_: (
-        v >= (o.get("lifetime") or 0)
-    ),
-    "IPSEC_PHASE_1_REAUTH_TIME_GREATER_THAN_LIFETIME": lambda v, o, *_: (
-        v >= (o.get("lifetime") or 0)
-    ),
-    "IPSEC_PHASE_1_NO_STARTACTION_WITH_INADDR_ANY_REMOTE_GATEWAY": lambda v, o, *_: (
-        v != "none" and _inaddr_any(o)
-    ),
-    "PORT_FIELD_INVALID": lambda v, o, c, s, *_: (
-        not _port_ok(
-            v,
-            allow_range=bool((s.get("options") or {}).get("allow_range")),
-            allow_alias=bool((s.get("options") or {}).get("allow_alias")),
-        )
-    ),
-    "IPSEC_PHASE_1_NATTPORT_CANNOT_MATCH_IKEPORT": lambda v, o, *_: v == o.get("ikeport"),
-    "IPSEC_PHASE_1_ENCRYPTION_ALGORITHM_KEYLEN_INVALID_CHOICE": _p1_keylen,
-    "IPSEC_PHASE_2_LOCALID_TYPE_CANNOT_BE_INTERFACE_WITH_VTI_MODE": lambda v, o, *_: (
-        o.get("mode") == "vti" and v not in ("address", "network")
-    ),
-    "SPECIAL_NETWORK_FIELD_INVALID": lambda *_: False,  # enforced by the field class
-    "IPSEC_PHASE_2_LOCALID_ADDRESS_MUST_BE_IPV4_WITH_TUNNEL_MODE": _tunnel_family("tunnel", 4),
-    "IPSEC_PHASE_2_LOCALID_ADDRESS_MUST_BE_IPV6_WITH_TUNNEL6_MODE": _tunnel_family("tunnel6", 6),
-    "IPSEC_PHASE_2_REMOTEID_ADDRESS_MUST_BE_IPV4_WITH_TUNNEL_MODE": _tunnel_family("tunnel", 4),
-    "IPSEC_PHASE_2_REMOTEID_ADDRESS_MUST_BE_IPV6_WITH_TUNNEL6_MODE": _tunnel_family("tunnel6", 6),
-    "IPSEC_PHASE_2_NATLOCALID_ADDRESS_MUST_BE_IPV4_WITH_TUNNEL_MODE": _tunnel_family("tunnel", 4),
-    "IPSEC_PHASE_2_NATLOCALID_ADDRESS_MUST_BE_IPV6_WITH_TUNNEL6_MODE": _tunnel_family("tunnel6", 6),
-    "IPSEC_PHASE_2_LOCALID_NETBITS_EXCEEDS_IPV4_MAXIMUM": _netbits("localid_address"),
-    "IPSEC_PHASE_2_REMOTEID_NETBITS_EXCEEDS_IPV4_MAXIMUM": _netbits("remoteid_address"),
-    "IPSEC_PHASE_2_NATLOCALID_NETBITS_EXCEEDS_IPV4_MAXIMUM": _netbits("natlocalid_address"),
-    "IPSEC_PHASE_2_NATLOCALID_TYPE_MUST_MATCH_LOCALID_TYPE": lambda v, o, *_: (
-        {
-            v,
-            o.get("localid_type"),
-        }
-        == {"address", "network"}
-    ),
-    "IPSEC_PHASE_2_REKEY_TIME_GREATER_THAN_LIFETIME": lambda v, o, *_: (
-        v >= (o.get("lifetime") or 0)
-    ),
-    "FILTER_NAME_VALIDATOR_INVALID_CHARACTERS": lambda *_: False,  # FilterNameValidator
-    "FILTER_NAME_VALIDATOR_CANNOT_START_WITH_PKG": lambda *_: False,
-    "FILTER_NAME_VALIDATOR_CANNOT_BE_NUMERICAL": lambda *_: False,
-    "FILTER_NAME_VALIDATOR_RESERVED_NAME_USED": lambda v, *_: (
-        str(v).lower()
-        in {
-            "all",
-            "pass",
-            "block",
-            "out",
-            "queue",
-            "max",
-            "min",
-            "pptp",
-            "pppoe",
-            "l2tp",
-            "openvpn",
-        }
-    ),
-    "FILTER_NAME_VALIDATOR_NAME_IN_USE_BY_INTERFACE": lambda v, o, c, *_: (
-        str(v).lower() in {str(i).lower() for i in c.interface_ids if i != c.current_id}
-    ),
-    "NETWORK_INTERFACE_DESCR_OPENVPN_MAX_LENGTH_EXCEEDED": _descr_prefix_too_long,
-    "NETWORK_INTERFACE_DESCR_IPSEC_MAX_LENGTH_EXCEEDED": _descr_prefix_too_long,
-    "NETWORK_INTERFACE_DESCR_GIF_MAX_LENGTH_EXCEEDED": _descr_prefix_too_long,
-    "NETWORK_INTERFACE_DESCR_GRE_MAX_LENGTH_EXCEEDED": _descr_prefix_too_long,
-    "INTERFACE_IPADDR_NOT_IPV4_WHEN_STATIC": lambda v, o, *_: (
-        o.get("typev4") == "static" and _version(v) != 4
-    ),
-    "FIREWALL_RULE_MULTIPLE_INTERFACE_WITHOUT_FLOATING": lambda v, o, *_: (
-        isinstance(v, list) and len(v) > 1 and not o.get("floating")
-    ),
-    "FILTER_RULE_ADDRESS_FIELD_WITH_INVERT_ANY": lambda v, *_: v == "!any",
-    "FILTER_ADDRESS_FIELD_INVALID": lambda v, o, c, *_: not _filter_address_ok(str(v), c),
-    "FIREWALL_RULE_SYNPROXY_STATE_TYPE_WITH_NON_TCP_PROTOCOL": lambda v, o, *_: (
-        v == "synproxy state" and o.get("protocol") != "tcp"
-    ),
-    "FIREWALL_RULE_SYNPROXY_STATE_TYPE_WITH_GATEWAY": lambda v, o, *_: (
-        v == "synproxy state" and bool(o.get("gateway"))
-    ),
-    "FIREWALL_RULE_ACKQUEUE_WITHOUT_DEFAULTQUEUE": lambda v, o, *_: (
-        bool(v) and not o.get("defaultqueue")
-    ),
-    "FIREWALL_RULE_ACKQUEUE_MATCHES_DEFAULTQUEUE": lambda v, o, *_: (
-        bool(v) and v == o.get("defaultqueue")
-    ),
-    "FIREWALL_RULE_PDNPIPE_SET_WITHOUT_DNPIPE": lambda v, o, *_: bool(v) and not o.get("dnpipe"),
-    "FIREWALL_RULE_PDNPIPE_CANNOT_MATCH_DNPIPE": lambda v, o, *_: bool(v) and v == o.get("dnpipe"),
-}
 
 
 _DEFAULT: Contract | None = None

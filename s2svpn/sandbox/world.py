@@ -115,18 +115,18 @@ class World:
         self.was_up: dict[str, bool] = {}
 
     def set_azure(self, key: str, end: AzureEnd | None) -> None:
-        with self.lock:
-            if end is None:
-                self.azure.pop(key, None)
-            else:
-                self.azure[key] = end
+        self._publish(self.azure, key, end)
 
     def set_pfsense(self, key: str, end: PfSenseEnd | None) -> None:
+        self._publish(self.pfsense, key, end)
+
+    def _publish(self, ends: dict[str, Any], key: str, end: Any) -> None:
+        """Publish one end (``None`` withdraws it)."""
         with self.lock:
             if end is None:
-                self.pfsense.pop(key, None)
+                ends.pop(key, None)
             else:
-                self.pfsense[key] = end
+                ends[key] = end
 
     def view(self) -> list[TunnelView]:
         with self.lock:
