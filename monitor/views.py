@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from monitor import present
 from monitor.models import VERDICT_ORDER, Alert, Transition
 from wizard.models import Site, SiteStatus
+from wizard.views.common import enqueue
 
 FILTERS = ("down", "degraded", "unknown", "healthy", "nodata")
 
@@ -125,7 +126,7 @@ def reset_gateway(request: HttpRequest, slug: str) -> HttpResponse:
     from monitor.tasks import reset_gateway as task
 
     site = get_object_or_404(Site, slug=slug)
-    transaction.on_commit(lambda: task.delay(site.pk))
+    enqueue(request, lambda: transaction.on_commit(lambda: task.delay(site.pk)))
     messages.success(
         request,
         f"Reset of {site.name}'s VPN gateway requested: Azure re-resolves the local network "
@@ -139,7 +140,7 @@ def poll_now(request: HttpRequest, slug: str) -> HttpResponse:
     from monitor.tasks import poll_sites
 
     site = get_object_or_404(Site, slug=slug)
-    transaction.on_commit(lambda: poll_sites.delay([site.pk]))
+    enqueue(request, lambda: transaction.on_commit(lambda: poll_sites.delay([site.pk])))
     messages.success(request, f"{site.name} will be polled now; the page refreshes by itself.")
     return redirect("monitor:site", slug=site.slug)
 
@@ -149,6 +150,6 @@ def repush(request: HttpRequest, slug: str) -> HttpResponse:
     from monitor.jobs import start_repush
 
     site = get_object_or_404(Site, slug=slug)
-    ok, message = start_repush(site)
+    ok, message = enqueue(request, lambda: start_repush(site))
     (messages.success if ok else messages.error)(request, message)
     return redirect("monitor:site", slug=site.slug)

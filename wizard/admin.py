@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from wizard.forms_fields import KeepSecretsMixin
+from wizard.forms.secrets import KeepSecretsMixin
 from wizard.models import Run, Site, Step
 
 SECRET_FIELDS = ("client_secret", "pfsense_api_key", "psk", "apprise_urls")

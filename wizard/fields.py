@@ -40,7 +40,7 @@ class EncryptedTextField(models.TextField):
         return PREFIX + crypto.encrypt(str(value))
 
     def formfield(self, **kwargs):
-        from wizard.forms_fields import SecretFormField, SecretInput
+        from wizard.forms.secrets import SecretFormField, SecretInput
 
         kwargs["form_class"] = SecretFormField
         kwargs["widget"] = SecretInput  # the admin would otherwise swap in a textarea

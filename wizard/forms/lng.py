@@ -1,0 +1,264 @@
+"""Step 3: how Azure finds the home end (DDNS name or static IP) and the BGP addressing.
+
+Reference: https://learn.microsoft.com/azure/vpn-gateway/bgp-howto
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from netaddr import AddrFormatError, IPAddress, IPNetwork
+
+from s2svpn import asn as asn_rules
+from s2svpn import netplan
+from s2svpn.dns import DnsError, DnsResult, resolve_endpoint
+from wizard import sandbox_info
+from wizard.forms.base import StepForm, answer, set_wizard_data, store
+from wizard.models import Site
+
+
+def _public_ipv4(text: str) -> str:
+    raw = (text or "").strip()
+    try:
+        ip = IPAddress(raw)
+    except (AddrFormatError, ValueError):
+        raise forms.ValidationError(
+            f"{raw!r} is not an IPv4 address; write the router's public address like 203.0.113.2."
+        ) from None
+    if ip.version != 4 or str(ip) != raw:
+        raise forms.ValidationError(
+            f"{raw!r} is not written as an IPv4 address; write it like 203.0.113.2."
+        )
+    if ip.is_loopback() or ip.is_link_local() or ip.is_multicast() or ip.is_reserved():
+        raise forms.ValidationError(
+            f"{raw} cannot be reached from the internet; enter the NAT router's public IPv4."
+        )
+    if any(
+        ip in IPNetwork(n)
+        for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+    ):
+        raise forms.ValidationError(
+            f"{raw} is a private address Azure cannot reach; enter the NAT router's public IPv4 "
+            "(what https://ifconfig.co shows from home)."
+        )
+    return raw
+
+
+class LngForm(StepForm):
+    """Step 3: how Azure finds the home end (DDNS name or IP) and the BGP addressing."""
+
+    step = "lng"
+
+    endpoint = forms.ChoiceField(
+        label="How Azure finds your home",
+        choices=(("fqdn", "A DDNS name (dynamic IP)"), ("ip", "A static public IP")),
+        widget=forms.RadioSelect,
+    )
+    onprem_fqdn = forms.CharField(
+        label="DDNS name",
+        required=False,
+        help_text="Must resolve to exactly one IPv4 address: the NAT router's public address.",
+        widget=forms.TextInput(
+            attrs={"placeholder": "home-s2s.example.net", "spellcheck": "false"}
+        ),
+    )
+    onprem_public_ip = forms.CharField(
+        label="Static public IP",
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "203.0.113.2", "spellcheck": "false"}),
+    )
+    onprem_asn = forms.IntegerField(
+        label="On-prem (pfSense) ASN",
+        help_text="A private ASN such as 65010; not 65515 (Azure's own).",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    bgp_mode = forms.ChoiceField(
+        label="BGP addressing",
+        choices=(
+            ("azure_default", "Azure's default BGP IP (from the GatewaySubnet)"),
+            ("apipa", "APIPA addresses (169.254.21.x, chosen by s2svpn, known up front)"),
+        ),
+        widget=forms.RadioSelect,
+    )
+    onprem_bgp_ip = forms.CharField(
+        label="On-prem BGP peer IP",
+        required=False,
+        help_text="pfSense's LAN address (e.g. 10.0.0.1); not inside the VNet. Empty in APIPA "
+        "mode = pfSense's side of the /30.",
+        widget=forms.TextInput(attrs={"placeholder": "10.0.0.1", "spellcheck": "false"}),
+    )
+
+    def build_fields(self) -> None:
+        # what clean() found out: the planned /30 and, for a DDNS name, what it resolved to
+        self.transit: netplan.Transit | None = None
+        self.dns_result: DnsResult | None = None
+
+    def initial_for(self, site: Site) -> dict[str, Any]:
+        stored = site.intent or {}
+        return {
+            "endpoint": "ip" if stored.get("onprem_public_ip") else "fqdn",
+            "onprem_fqdn": stored.get("onprem_fqdn", ""),
+            "onprem_public_ip": stored.get("onprem_public_ip", ""),
+            "onprem_asn": stored.get("onprem_asn", 65010),
+            "bgp_mode": answer(site, "bgp_mode"),
+            "onprem_bgp_ip": stored.get("onprem_bgp_ip", ""),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        intent = self.site.get_intent()
+        if data.get("endpoint") == "fqdn":
+            self._check_fqdn(data)
+        elif data.get("endpoint") == "ip":
+            try:
+                data["onprem_public_ip"] = _public_ipv4(data.get("onprem_public_ip", ""))
+            except forms.ValidationError as exc:
+                self.err("onprem_public_ip", exc.messages[0])
+        value = data.get("onprem_asn")
+        if value is not None:
+            try:
+                asn_rules.validate_asn(value, "onprem")
+                asn_rules.validate_asn_pair(value, intent.azure_asn)
+            except asn_rules.AsnError as exc:
+                self.err("onprem_asn", exc.message)
+        self.transit = None
+        mode = data.get("bgp_mode")
+        bgp_ip = (data.get("onprem_bgp_ip") or "").strip()
+        public_ip = data.get("onprem_public_ip") if data.get("endpoint") == "ip" else None
+        if mode == "apipa":
+            try:
+                self.transit = netplan.transit_for_apipa(
+                    intent.azure_apipa_ip or None, intent.onprem_apipa_ip or None
+                )
+            except netplan.AddressError as exc:
+                self.err("bgp_mode", exc.message)
+            else:
+                if not bgp_ip:
+                    data["onprem_bgp_ip"] = bgp_ip = self.transit.pfsense_ip
+                elif bgp_ip != self.transit.pfsense_ip:
+                    self.err(
+                        "onprem_bgp_ip",
+                        f"In APIPA mode Azure peers with pfSense's APIPA address "
+                        f"{self.transit.pfsense_ip}, not {bgp_ip}; leave the field empty or "
+                        f"enter {self.transit.pfsense_ip}.",
+                    )
+        elif mode == "azure_default":
+            if not bgp_ip:
+                self.err(
+                    "onprem_bgp_ip",
+                    "Enter the address pfSense speaks BGP from: its LAN address, e.g. 10.0.0.1.",
+                )
+            else:
+                try:
+                    data["onprem_bgp_ip"] = netplan.validate_onprem_bgp_ip(
+                        bgp_ip, intent.vnet_prefixes, public_ip
+                    )
+                except netplan.AddressError as exc:
+                    self.err("onprem_bgp_ip", exc.message)
+                else:
+                    if IPAddress(data["onprem_bgp_ip"]) in netplan.LINK_LOCAL:
+                        self.err(
+                            "onprem_bgp_ip",
+                            f"{bgp_ip} is an APIPA (169.254.x.x) address; choose APIPA addressing "
+                            "above, or use pfSense's LAN address.",
+                        )
+            self.transit = default_transit(intent.gateway_subnet_prefix)
+        return data
+
+    def _check_fqdn(self, data: dict[str, Any]) -> None:
+        fqdn = (data.get("onprem_fqdn") or "").strip()
+        if not fqdn:
+            self.err(
+                "onprem_fqdn",
+                "Enter the DDNS name your router publishes (e.g. home-s2s.example.net), or "
+                "choose a static public IP.",
+            )
+            return
+        try:
+            result = resolve_endpoint(
+                fqdn,
+                nameservers=list(settings.S2SVPN_DNS_SERVERS) or None,
+                timeout=settings.S2SVPN_DNS_TIMEOUT,
+            )
+        except DnsError as exc:
+            known = sandbox_dns(self.site).get(fqdn.lower().rstrip("."))
+            if not known or exc.code not in SANDBOX_DNS_FALLBACK:
+                self.err("onprem_fqdn", exc.message)
+                return
+            result = DnsResult(fqdn.rstrip("."), known, 60, "the sandbox")
+            data["onprem_fqdn"] = result.fqdn
+            self.dns_result = result
+            self.notes["onprem_fqdn"] = (
+                f"{result.fqdn} resolves to {known} in the sandbox's DNS, which the stand-in Azure "
+                "uses (real DNS does not know this name)."
+            )
+            return
+        data["onprem_fqdn"] = result.fqdn
+        self.dns_result = result
+        self.notes["onprem_fqdn"] = (
+            f"{result.fqdn} resolves to {result.address} (TTL {result.ttl} s) — "
+            "Azure will connect to this address."
+        )
+
+    def apply(self, site: Site) -> None:
+        data = self.cleaned_data
+        fqdn = data["onprem_fqdn"] if data["endpoint"] == "fqdn" else ""
+        ip = data["onprem_public_ip"] if data["endpoint"] == "ip" else ""
+        values: dict[str, Any] = {
+            "onprem_fqdn": fqdn,
+            "onprem_public_ip": ip,
+            "onprem_asn": data["onprem_asn"],
+            "bgp_mode": data["bgp_mode"],
+            "onprem_bgp_ip": data["onprem_bgp_ip"],
+        }
+        if data["bgp_mode"] == "apipa" and self.transit:
+            values["azure_apipa_ip"] = self.transit.azure_ip
+            values["onprem_apipa_ip"] = self.transit.pfsense_ip
+        store(site, **values)
+        if self.dns_result is not None:
+            set_wizard_data(
+                site, dns={"address": self.dns_result.address, "ttl": self.dns_result.ttl}
+            )
+
+
+SANDBOX_DNS_FALLBACK = {"nxdomain", "timeout", "no_answer", "no_a"}
+# The sandbox World's DDNS record (s2svpn/sandbox/world.py) when connection.json has no "dns" map.
+SANDBOX_DEFAULT_DNS = {"home-s2s.example.net": "203.0.113.2"}
+
+
+def sandbox_dns(site: Site) -> dict[str, str]:
+    """For a sandbox site: the names the sandbox's own DNS answers (real DNS does not know them)."""
+    if not site.sandbox:
+        return {}
+    info = sandbox_info.load() or {}
+    names = info.get("dns") if isinstance(info.get("dns"), dict) else SANDBOX_DEFAULT_DNS
+    return {str(k).lower().rstrip("."): str(v) for k, v in names.items()}
+
+
+def default_transit(gateway_subnet: str) -> netplan.Transit | None:
+    try:
+        return netplan.transit_for_azure_default(netplan.azure_default_bgp_ip(gateway_subnet))
+    except netplan.AddressError:
+        return None
+
+
+def transit_preview(site: Site, mode: str | None = None) -> netplan.Transit | None:
+    """The /30 between pfSense's VTI and Azure's BGP address, as planned now."""
+    intent = site.get_intent()
+    mode = mode or intent.bgp_mode
+    if mode == "apipa":
+        try:
+            return netplan.transit_for_apipa(
+                intent.azure_apipa_ip or None, intent.onprem_apipa_ip or None
+            )
+        except netplan.AddressError:
+            return None
+    return default_transit(intent.gateway_subnet_prefix)
+
+
+def extras(site: Site, form: LngForm) -> dict[str, Any]:
+    intent = site.get_intent()
+    mode = form["bgp_mode"].value() or intent.bgp_mode
+    return {"transit": form.transit or transit_preview(site, mode), "intent": intent}

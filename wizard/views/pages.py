@@ -1,0 +1,69 @@
+"""The site list, a site's page and the manual export (pfSense GUI steps, config.xml fragment)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from s2svpn import manual
+from wizard import forms as wf
+from wizard.models import RunKind, Site
+from wizard.plan import azure_bgp_ip, known_facts
+from wizard.views.common import hourly, latest_run, monitor_url, reached, step_url
+
+PSK_PLACEHOLDER = "<your pre-shared key>"
+
+
+def site_list(request: HttpRequest) -> HttpResponse:
+    sites = list(Site.objects.all())
+    for site in sites:
+        site.latest_run = latest_run(site)
+    return render(request, "wizard/site_list.html", {"sites": sites})
+
+
+def site_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    site = get_object_or_404(Site, slug=slug)
+    return render(
+        request,
+        "wizard/site_detail.html",
+        {
+            "site": site,
+            "intent": site.get_intent(),
+            "run": latest_run(site),
+            "provision_run": latest_run(site, RunKind.PROVISION),
+            "runs": site.runs.all()[:10],
+            "monitor_url": monitor_url(site),
+            "resume_url": step_url(site, wf.STEP_KEYS[reached(site)]),
+            "hourly": hourly(site),
+        },
+    )
+
+
+def _manual_values(site: Site) -> dict[str, str]:
+    intent = site.get_intent()
+    facts = known_facts(site)
+    public_ip = facts.get("azure_public_ip") or "<Azure gateway public IP>"
+    bgp_ip = facts.get("azure_bgp_ip") or azure_bgp_ip(intent, facts)
+    return {"azure_public_ip": str(public_ip), "azure_bgp_ip": str(bgp_ip)}
+
+
+def _download(site: Site, text: str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="s2svpn-{site.slug}-{filename}"'
+    return response
+
+
+def manual_gui(request: HttpRequest, slug: str) -> HttpResponse:
+    site = get_object_or_404(Site, slug=slug)
+    text = manual.gui_instructions(
+        site.get_intent(), psk_placeholder=PSK_PLACEHOLDER, **_manual_values(site)
+    )
+    return _download(site, text, "text/markdown", "pfsense-gui.md")
+
+
+def manual_xml(request: HttpRequest, slug: str) -> HttpResponse:
+    site = get_object_or_404(Site, slug=slug)
+    text = manual.config_xml_fragment(
+        site.get_intent(), psk_placeholder=PSK_PLACEHOLDER, **_manual_values(site)
+    )
+    return _download(site, text, "application/xml", "config.xml")

@@ -1,0 +1,195 @@
+"""Step 0 of the wizard: the site and how to reach both ends, with its connection tests and the
+"Use the sandbox" shortcut."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from wizard import forms as wf
+from wizard import sandbox_info, services
+from wizard.models import AzureAuth, Site, SiteStatus
+from wizard.views.common import advance, client_message, step_context, step_url, validate_url
+
+TESTS = ("test_azure", "test_pfsense", "fetch_fingerprint")
+
+
+def wizard_new(request: HttpRequest) -> HttpResponse:
+    return site_step(request, None)
+
+
+def site_step(request: HttpRequest, site: Site | None) -> HttpResponse:
+    vurl = validate_url(site, "site")
+    extra: dict[str, Any] = {}
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        if action == "sandbox":
+            return _use_sandbox(request, site)
+        form = wf.SiteForm(request.POST, site=site, validate_url=vurl)
+        if action in TESTS:
+            form.is_valid()
+            result = _connection_test(action, form, site)
+            if action == "fetch_fingerprint" and result.get("fingerprint"):
+                data = request.POST.copy()
+                data["pfsense_fingerprint"] = result["fingerprint"]
+                data["pfsense_tls"] = "fingerprint"
+                form = wf.SiteForm(data, site=site, validate_url=vurl)
+                form.is_valid()
+            if request.htmx:
+                html = render_to_string(
+                    "wizard/partials/test_result.html", {"result": result}, request
+                )
+                if action == "fetch_fingerprint" and result.get("fingerprint"):
+                    html += render_to_string(
+                        "wizard/partials/field.html",
+                        {"field": form["pfsense_fingerprint"], "oob": True, "form": form},
+                        request,
+                    )
+                return HttpResponse(html)
+            extra["tests"] = {action: result}
+        elif form.is_valid():
+            with transaction.atomic():
+                new = form.save(commit=False)
+                new.sandbox = new.azure_auth == AzureAuth.SANDBOX
+                if not new.pk:
+                    new.status = SiteStatus.DRAFT
+                advance(new, "site")
+                if not new.wizard_step and new.status == SiteStatus.DRAFT:
+                    new.wizard_step = "vnet"
+                new.save()
+            return redirect(step_url(new, "vnet"))
+    else:
+        form = wf.SiteForm(site=site, validate_url=vurl)
+    wf.mark_invalid(form)
+    return render(
+        request,
+        "wizard/step_site.html",
+        step_context(
+            site,
+            "site",
+            form=form,
+            sandbox_available=sandbox_info.load() is not None,
+            **extra,
+        ),
+    )
+
+
+def _use_sandbox(request: HttpRequest, site: Site | None) -> HttpResponse:
+    """Fill both connections with the local sandboxes (``manage.py sandbox`` writes where)."""
+    info = sandbox_info.load()
+    if info is None:
+        messages.error(
+            request,
+            "The sandboxes are not running, so there is nothing to fill in: start them with "
+            "`make run` (or `python manage.py sandbox`) and press Use the sandbox again.",
+        )
+        return redirect(step_url(site, "site") if site else reverse("wizard:new"))
+    if site is None:
+        site = Site(status=SiteStatus.DRAFT, wizard_step="site")
+        name = (request.POST.get("name") or "").strip()
+        slug = (request.POST.get("slug") or "").strip()
+        site.name = name or "Home lab"
+        site.slug = (
+            slug
+            if slug and Site._meta.get_field("slug").max_length >= len(slug) and slug.islower()
+            else ""
+        )
+        if not site.slug or Site.objects.filter(slug=site.slug).exists():
+            site.slug = wf.new_slug(site.slug or "home")
+    site.sandbox = True
+    site.azure_auth = AzureAuth.SANDBOX
+    site.tenant_id = site.client_id = ""
+    site.client_secret = ""
+    site.subscription_id = wf.sandbox_subscription(info)
+    site.resource_group = info.get("resource_group") or site.resource_group or "rg-home-s2s"
+    site.location = info.get("location") or site.location or "westeurope"
+    site.vnet_name = info.get("vnet_name") or site.vnet_name
+    site.arm_base_url = info["arm_base_url"]
+    site.arm_ca_bundle = sandbox_info.read_pem(info.get("ca_file"))
+    site.pfsense_url = info["pfsense_url"]
+    site.pfsense_api_key = info["pfsense_api_key"]
+    site.pfsense_ca_bundle = sandbox_info.read_pem(info.get("pfsense_ca_file"))
+    site.pfsense_fingerprint = "" if site.pfsense_ca_bundle else info.get("pfsense_fingerprint", "")
+    site.save()
+    messages.success(
+        request,
+        "Filled in with the local sandboxes (a stand-in Azure and pfSense on this machine). Test "
+        "the connections if you like, then continue.",
+    )
+    return redirect(step_url(site, "site"))
+
+
+def _form_site(form: wf.SiteForm, site: Site | None) -> Site:
+    """An unsaved Site with the typed values and, for empty secrets, the stored ones."""
+    probe = form.instance
+    if site is not None:
+        for name in ("client_secret", "pfsense_api_key"):
+            if not form.cleaned_data.get(name):
+                setattr(probe, name, getattr(site, name))
+    tls = form.cleaned_data.get("pfsense_tls")
+    if tls == "ca":
+        probe.pfsense_fingerprint = ""
+    elif tls == "fingerprint":
+        probe.pfsense_ca_bundle = ""
+    return probe
+
+
+def _connection_test(action: str, form: wf.SiteForm, site: Site | None) -> dict[str, Any]:
+    probe = _form_site(form, site)
+    if action == "test_azure":
+        try:
+            with closing(services.azure_client(probe)) as client:
+                vnets = client.list_vnets()
+        except Exception as exc:
+            return {"key": "azure", "ok": False, "text": client_message(exc, "Azure")}
+        names = ", ".join(sorted(v.name for v in vnets)) or "none"
+        return {
+            "key": "azure",
+            "ok": True,
+            "text": f"Connected to Azure: subscription {probe.subscription_id} shows "
+            f"{len(vnets)} virtual network(s): {names}.",
+        }
+    if action == "test_pfsense":
+        try:
+            with closing(services.pfsense_client(probe)) as client:
+                pre = client.preflight(probe.get_intent())
+        except Exception as exc:
+            return {"key": "pfsense", "ok": False, "text": client_message(exc, "pfSense")}
+        snap = wf.preflight_snapshot(pre)
+        if site is not None:
+            wf.set_wizard_data(site, pfsense=snap)
+            site.save(update_fields=["intent", "updated"])
+        return {"key": "pfsense", "ok": True, "text": wf.describe_preflight(snap)}
+    return _fetch_fingerprint(form)
+
+
+def _fetch_fingerprint(form: wf.SiteForm) -> dict[str, Any]:
+    from s2svpn.clients.pfsense import fetch_fingerprint
+
+    url = (form.data.get("pfsense_url") or "").strip().rstrip("/")
+    if not url.lower().startswith("https://"):
+        return {
+            "key": "fingerprint",
+            "ok": False,
+            "text": "Enter the pfSense URL (https://…) first, then fetch its fingerprint.",
+        }
+    try:
+        fp = fetch_fingerprint(url)
+    except Exception as exc:
+        return {"key": "fingerprint", "ok": False, "text": client_message(exc, "pfSense")}
+    pretty = wf.pretty_fingerprint(fp)
+    return {
+        "key": "fingerprint",
+        "ok": True,
+        "fingerprint": pretty,
+        "text": f"The firewall presents a certificate with SHA-256 fingerprint {pretty}. Compare "
+        "it with System › Cert. Manager › Certificates on pfSense; if it matches, keep it "
+        "(it is now in the fingerprint field) and save.",
+    }
