@@ -18,10 +18,9 @@ from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from monitor import present
+from monitor import clock, present
 from monitor.models import VERDICT_ORDER, Alert, Transition
 from wizard.models import Site, SiteStatus
 from wizard.views.common import enqueue
@@ -38,7 +37,7 @@ def monitored_sites():
 
 
 def status_page(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
+    now = clock.now()
     counts = {key: 0 for key in FILTERS}
     for row in monitored_sites().values("snapshot__verdict").annotate(n=Count("pk")):
         counts[row["snapshot__verdict"] or "nodata"] += row["n"]
@@ -104,7 +103,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
 
 
 def site_page(request: HttpRequest, slug: str) -> HttpResponse:
-    now = timezone.now()
+    now = clock.now()
     site = get_object_or_404(Site.objects.select_related("snapshot"), slug=slug)
     card = present.cards([site], now, detail=True)[0]
     context = {

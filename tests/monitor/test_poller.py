@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from monitor import poller
-from monitor.models import Snapshot
+from monitor.models import Alert, Snapshot, Transition
+from s2svpn.status import TunnelState
 
 
 def slow_down(boxes, seconds: float) -> None:
@@ -32,12 +33,19 @@ def test_a_half_that_misses_its_deadline_is_unknown_never_down(provisioned, boxe
     boxes.pfsense.handle = late
     try:
         reading = poller.poll_sites([provisioned])[0]
+        poller.run_cycle([provisioned.pk])  # the same late firewall, stored
     finally:
         del boxes.pfsense.handle
-    assert reading.pfsense.error
-    assert "did not answer" in reading.pfsense.error or "time" in reading.pfsense.error.lower()
-    assert reading.azure.error == ""
-    poller.run_cycle([provisioned.pk])
+    assert "did not answer within" in reading.pfsense.error
+    assert reading.pfsense.tunnel == TunnelState.UNKNOWN
+    assert reading.azure.error == "" and reading.azure.tunnel == TunnelState.UP
+    snapshot = Snapshot.objects.get(site=provisioned)
+    assert snapshot.verdict == "unknown", snapshot.reason
+    assert not Transition.objects.filter(site=provisioned, new="down").exists()
+    # "we can no longer tell" opens an incident too, and its alert says so, not "Down"
+    assert [a.subject for a in Alert.objects.filter(site=provisioned)] == [
+        f"[s2svpn] {provisioned.name}: Unknown"
+    ]
 
 
 def test_the_two_halves_are_read_in_parallel(provisioned, boxes, settings):

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from monitor import storage
+from monitor import clock, storage
 from monitor.readings import DnsReading, Reading
 from tests.monitor.cast import healthy_azure, healthy_pfsense, policy_trapped, tunnel_down
 from wizard.models import Site, SiteStatus
@@ -16,12 +16,13 @@ from wizard.models import Site, SiteStatus
 DNS = DnsReading(fqdn="home-s2s.example.net", address="203.0.113.2", ttl=60)
 
 
-def make_sites(n: int, start: int = 0) -> list[Site]:
+def make_sites(n: int, start: int = 0, now=None) -> list[Site]:
+    """Sites healthy 30 min ago, down from 20 to 10 min ago, healthy since (before ``now``)."""
     sites = [
         Site.objects.create(name=f"Site {i:03d}", slug=f"site-{i:03d}", status=SiteStatus.ACTIVE)
         for i in range(start, start + n)
     ]
-    now = timezone.now()
+    now = now or timezone.now()
     for minutes, (azure, pfsense) in (
         (30, (healthy_azure(), healthy_pfsense())),
         (20, tunnel_down()),
@@ -61,8 +62,10 @@ def test_the_htmx_refresh_returns_only_the_board_with_the_same_query_count(alice
     assert len(ctx.captured_queries) == full
 
 
-def test_a_card_shows_the_verdict_both_halves_uptime_and_charts(alice):
-    make_sites(1)
+def test_a_card_shows_the_verdict_both_halves_uptime_and_charts(alice, monkeypatch):
+    now = timezone.now()
+    make_sites(1, now=now)
+    monkeypatch.setattr(clock, "now", lambda: now)  # the page is drawn at that very moment
     body = alice.get("/status/").content.decode()
     assert 'data-verdict="healthy"' in body
     assert "Tunnel up on both ends, BGP Established both ways" in body
@@ -81,7 +84,9 @@ def test_problems_come_first_and_the_filter_narrows(alice):
     only_degraded = alice.get("/status/?verdict=degraded").content.decode()
     assert 'data-site="site-001"' in only_degraded
     assert 'data-site="site-000"' not in only_degraded
-    assert ok
+    only_healthy = alice.get("/status/?verdict=healthy").content.decode()
+    assert f'data-site="{ok[0].slug}"' in only_healthy
+    assert f'data-site="{bad[0].slug}"' not in only_healthy
 
 
 def test_the_site_page_shows_route_tables_against_the_intent_and_the_fix(alice):
