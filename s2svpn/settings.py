@@ -252,6 +252,8 @@ S2SVPN_SANDBOX_ARM_PORT = env_int("S2SVPN_SANDBOX_ARM_PORT", 8443)
 S2SVPN_SANDBOX_PFSENSE_PORT = env_int("S2SVPN_SANDBOX_PFSENSE_PORT", 8444)
 S2SVPN_SANDBOX_PROFILE = env("S2SVPN_SANDBOX_PROFILE", "default")  # real | default | fast
 S2SVPN_SANDBOX_DIR = Path(env("S2SVPN_SANDBOX_DIR", str(VAR_DIR / "sandbox")))
+# A role definition JSON file the ARM sandbox enforces (empty: no authorization checks)
+S2SVPN_SANDBOX_ARM_ROLE = env("S2SVPN_SANDBOX_ARM_ROLE", "")
 
 # Alerts: Django's email backend plus Apprise URLs per site.
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

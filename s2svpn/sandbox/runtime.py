@@ -81,7 +81,10 @@ def start_sandboxes(
     profile: str = "default",
     gateway_seconds: float | None = None,
     lab: bool = False,
+    arm_role: dict[str, Any] | str | Path | None = None,
 ) -> Sandboxes:
+    """Both sandboxes around one World; ``arm_role`` (a role definition or a path to its JSON)
+    makes the ARM sandbox enforce it as ARM would (:mod:`s2svpn.sandbox.arm.authz`)."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     if lab:
@@ -90,7 +93,9 @@ def start_sandboxes(
         world: World = LabWorld(state_dir / "lab")
     else:
         world = World()
-    arm = ArmSandbox(state_dir / "arm", profile=profile, world=world, host=host, port=arm_port)
+    arm = ArmSandbox(
+        state_dir / "arm", profile=profile, world=world, host=host, port=arm_port, role=arm_role
+    )
     if gateway_seconds is not None:
         arm.timing.gateway_seconds = gateway_seconds
     arm.start()

@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from azure.core.exceptions import HttpResponseError
+
 from s2svpn.clients.azure.connection import Connections
-from s2svpn.clients.azure.errors import retry_after
+from s2svpn.clients.azure.errors import retry_after, translate
 from s2svpn.clients.azure.models import CONNECTION_STATES, onprem_bgp_ip
 from s2svpn.clients.azure.parse import parse_bgp_peers, parse_routes
 from s2svpn.clients.errors import ClientError
@@ -99,13 +101,9 @@ class BgpReads(Connections):
                 item["retry_after"] = retry_after(response.headers.get("Retry-After"))
                 continue
             if response.status_code >= 400:
-                raise ClientError(
-                    f"Azure answered {response.status_code} while reading BGP state; s2svpn "
-                    "will ask again.",
-                    permanent=False,
-                    code="BgpReadFailed",
-                    status=response.status_code,
-                )
+                # ARM's own error (e.g. 403 AuthorizationFailed naming the missing action),
+                # permanent or not as for every other call
+                raise translate(HttpResponseError(response=response), "reading BGP state")
             item["body"] = response.json() if response.text() else {}
             item.pop("url", None)
         if any("body" not in item for item in reads.values()):

@@ -34,6 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--gateway-seconds", type=float, default=None)
         parser.add_argument("--dir", default=str(settings.S2SVPN_SANDBOX_DIR))
         parser.add_argument(
+            "--arm-role",
+            default=settings.S2SVPN_SANDBOX_ARM_ROLE,
+            help="Role definition JSON the ARM sandbox enforces (AuthorizationFailed as in ARM).",
+        )
+        parser.add_argument(
             "--lab",
             action="store_true",
             help="Back tunnel and BGP state with real strongSwan + FRR.",
@@ -49,6 +54,7 @@ class Command(BaseCommand):
             profile=options["profile"],
             gateway_seconds=options["gateway_seconds"],
             lab=options["lab"],
+            arm_role=options["arm_role"] or None,
         )
         info = sandboxes.connection_info()
         path = sandboxes.write_connection_file(state_dir / "connection.json")

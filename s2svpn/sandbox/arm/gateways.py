@@ -12,6 +12,7 @@ import ipaddress
 from typing import Any
 
 from s2svpn.sandbox import armstate as rules
+from s2svpn.sandbox.arm import store
 from s2svpn.sandbox.arm.store import Answer, ArmStore, Record, id_key, new_etag, ref_id
 from s2svpn.sandbox.armstate import ArmError, bad
 
@@ -287,13 +288,7 @@ class Gateways(ArmStore):
                 == id_key(rid)
             ]
             return self._list(recs, query, path)
-        names = {
-            "getbgppeerstatus": "getBgpPeerStatus",
-            "getlearnedroutes": "getLearnedRoutes",
-            "getadvertisedroutes": "getAdvertisedRoutes",
-            "reset": "reset",
-        }
-        if action not in names:
+        if action not in store.GATEWAY_ACTIONS:
             raise ArmError(
                 404,
                 "InvalidResourceType",
@@ -301,7 +296,7 @@ class Gateways(ArmStore):
             )
         if method != "POST":
             raise self._method_not_allowed(method)
-        action = names[action]
+        action = store.GATEWAY_ACTIONS[action]
         if action == "getAdvertisedRoutes" and not query.get("peer"):
             raise bad(
                 "MissingParameter",

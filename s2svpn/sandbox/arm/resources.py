@@ -33,6 +33,8 @@ class Resources(ArmStore):
                 f"The request body for {LABEL[seg]} '{name}' must be a JSON object.",
             )
         rid = self._rid(rg, seg, name)
+        if seg == "virtualNetworkGateways":
+            self._authorize_links(rid, payload)
         existing = self._get(rid)
         if existing and (existing.get("pending") or {}).get("action") == "delete":
             raise ArmError(

@@ -10,11 +10,12 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from s2svpn.sandbox.arm.store import API_VERSION, SEGMENTS, Answer, ArmStore, Record, id_key
+from s2svpn.sandbox.arm.authz import Authorization
+from s2svpn.sandbox.arm.store import API_VERSION, SEGMENTS, TYPES, Answer, Record, id_key
 from s2svpn.sandbox.armstate import ArmError, bad
 
 
-class Routing(ArmStore):
+class Routing(Authorization):
     calls: list[tuple[str, str]]
     page_size: int
 
@@ -59,9 +60,13 @@ class Routing(ArmStore):
             raise ArmError(
                 404, "SubscriptionNotFound", f"The subscription '{parts[1]}' could not be found."
             )
+        self._authorize(method, path, parts)
         if len(parts) >= 4 and low[2] == "providers" and low[3] == "microsoft.network":
             if low[4:] == ["virtualnetworks"] and method == "GET":
-                return self._list(self._of("virtualNetworks"), query, path)
+                vnets = self._readable(
+                    self._of("virtualNetworks"), f"{TYPES['virtualNetworks']}/read"
+                )
+                return self._list(vnets, query, path)
             if (
                 len(parts) == 8
                 and low[4] == "locations"

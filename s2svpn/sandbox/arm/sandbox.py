@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from s2svpn.sandbox import armstate as rules
+from s2svpn.sandbox.arm.authz import Role
 from s2svpn.sandbox.arm.bgp import BgpSimulation
 from s2svpn.sandbox.arm.gateways import Gateways
 from s2svpn.sandbox.arm.operations import Operations
@@ -84,6 +85,7 @@ class ArmSandbox(Routing, Resources, Validation, Gateways, BgpSimulation, Operat
         world: World | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        role: dict[str, Any] | str | Path | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -97,6 +99,7 @@ class ArmSandbox(Routing, Resources, Validation, Gateways, BgpSimulation, Operat
         else:
             self.timing = profile
         self.faults = SandboxFaults()
+        self.enforce_role(role)
         self.world = world
         self.host = host
         self.port = port
@@ -111,6 +114,12 @@ class ArmSandbox(Routing, Resources, Validation, Gateways, BgpSimulation, Operat
         self._connected_since: dict[str, float] = {}
         self._listener: Listener | None = None
         self.clock = time.time
+
+    def enforce_role(self, definition: dict[str, Any] | str | Path | None) -> None:
+        """Answer as ARM does for a principal holding this role (None: no authorization checks);
+        see :mod:`s2svpn.sandbox.arm.authz`."""
+        self.role = Role.parse(definition) if definition else None
+        self.granted: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
 

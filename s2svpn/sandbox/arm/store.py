@@ -48,6 +48,13 @@ LABEL = {
     "connections": "connection",
 }
 IPCONFIG_NAMES = ("default", "activeActive")
+# POST actions of a gateway: path segment (lower case) -> ARM's operation name.
+GATEWAY_ACTIONS = {
+    "getbgppeerstatus": "getBgpPeerStatus",
+    "getlearnedroutes": "getLearnedRoutes",
+    "getadvertisedroutes": "getAdvertisedRoutes",
+    "reset": "reset",
+}
 
 Answer = tuple[int, dict[str, str], Any]  # (status, headers, JSON body or None)
 Record = dict[str, Any]  # {"seg", "body", "pending"?, "psk"?, "reset_counter"?}
