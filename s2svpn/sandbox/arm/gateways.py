@@ -12,7 +12,7 @@ import ipaddress
 from typing import Any
 
 from s2svpn.sandbox import armstate as rules
-from s2svpn.sandbox.arm import store
+from s2svpn.sandbox.arm.store import GATEWAY_ACTIONS as ACTIONS
 from s2svpn.sandbox.arm.store import Answer, ArmStore, Record, id_key, new_etag, ref_id
 from s2svpn.sandbox.armstate import ArmError, bad
 
@@ -288,7 +288,7 @@ class Gateways(ArmStore):
                 == id_key(rid)
             ]
             return self._list(recs, query, path)
-        if action not in store.GATEWAY_ACTIONS:
+        if action not in ACTIONS:
             raise ArmError(
                 404,
                 "InvalidResourceType",
@@ -296,7 +296,7 @@ class Gateways(ArmStore):
             )
         if method != "POST":
             raise self._method_not_allowed(method)
-        action = store.GATEWAY_ACTIONS[action]
+        action = ACTIONS[action]
         if action == "getAdvertisedRoutes" and not query.get("peer"):
             raise bad(
                 "MissingParameter",

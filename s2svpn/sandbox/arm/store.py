@@ -50,10 +50,8 @@ LABEL = {
 IPCONFIG_NAMES = ("default", "activeActive")
 # POST actions of a gateway: path segment (lower case) -> ARM's operation name.
 GATEWAY_ACTIONS = {
-    "getbgppeerstatus": "getBgpPeerStatus",
-    "getlearnedroutes": "getLearnedRoutes",
-    "getadvertisedroutes": "getAdvertisedRoutes",
-    "reset": "reset",
+    op.lower(): op
+    for op in ("getBgpPeerStatus", "getLearnedRoutes", "getAdvertisedRoutes", "reset")
 }
 
 Answer = tuple[int, dict[str, str], Any]  # (status, headers, JSON body or None)
