@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from s2svpn.errors import InputError
+
 AZURE_DEFAULT_ASN = 65515
 MAX_ASN = 4294967295
 
@@ -30,16 +32,8 @@ RESERVED: tuple[tuple[int, int, str], ...] = (
 PRIVATE_RANGES: tuple[tuple[int, int], ...] = ((64512, 65534), (4200000000, 4294967294))
 
 
-class AsnError(ValueError):
+class AsnError(InputError):
     """An ASN that cannot be used; ``field`` is the SiteIntent field (azure_asn / onprem_asn)."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def reserved_reason(asn: int) -> str | None:

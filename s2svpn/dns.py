@@ -25,8 +25,10 @@ import dns.rdatatype
 import dns.resolver
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
+from s2svpn.errors import InputError
 
-class DnsError(ValueError):
+
+class DnsError(InputError):
     """A name Azure cannot use as the home endpoint. ``code`` is a stable machine word:
     invalid_name, nxdomain, no_a, aaaa_only, several_a, private_address, timeout, no_answer,
     bad_nameserver. ``addresses`` holds what the name did resolve to (several_a, aaaa_only,
@@ -36,12 +38,8 @@ class DnsError(ValueError):
 
     def __init__(self, message: str, code: str, addresses: tuple[str, ...] = ()) -> None:
         super().__init__(message)
-        self.message = message
         self.code = code
         self.addresses = addresses
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)

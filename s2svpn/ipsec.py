@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from s2svpn.errors import InputError
 from s2svpn.intent import IpsecPolicy
 
 # ---------------------------------------------------------------------------------------------
@@ -72,16 +73,10 @@ AZURE_IKE_LIFETIME = 28800  # fixed on Azure
 AZURE_DEFAULT_CHILD_LIFETIME = 27000
 
 
-class PolicyError(ValueError):
+class PolicyError(InputError):
     """An IPsec/IKE policy that Azure or pfSense cannot use; ``field`` is the SiteIntent field."""
 
-    def __init__(self, message: str, field: str = "policy") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return self.message
+    field = "policy"
 
 
 # Azure -> (pfSense name, pfSense keylen, strongSwan)

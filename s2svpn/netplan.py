@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork, IPSet
 
+from s2svpn.errors import InputError
 from s2svpn.intent import SiteIntent
 
 GATEWAY_SUBNET_NAME = "GatewaySubnet"
@@ -32,16 +33,8 @@ MAX_ADVERTISED_PREFIXES = 4000
 """Azure drops the BGP session when a peer advertises more than 4,000 prefixes."""
 
 
-class AddressError(ValueError):
+class AddressError(InputError):
     """An address that cannot work. ``field`` is the SiteIntent field it belongs to."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)

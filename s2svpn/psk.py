@@ -19,13 +19,15 @@ from __future__ import annotations
 import secrets
 import string
 
+from s2svpn.errors import InputError
+
 MIN_LENGTH = 32
 MAX_LENGTH = 128
 GENERATOR_ALPHABET = string.ascii_letters + string.digits + "_.+=@"
 FORBIDDEN = {" ": "a space", "-": "a hyphen (-)", "~": "a tilde (~)"}
 
 
-class PskError(ValueError):
+class PskError(InputError):
     """A PSK that Azure or this app refuses. The message never contains the key."""
 
     field = "psk"

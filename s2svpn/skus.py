@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from s2svpn.errors import InputError
+
 GEN1 = "Generation1"
 GEN2 = "Generation2"
 DEFAULT_SKU = "VpnGw1AZ"
 
 
-class SkuError(ValueError):
+class SkuError(InputError):
     """A SKU/generation this app cannot create; ``field`` is ``sku`` or ``generation``."""
 
-    def __init__(self, message: str, field: str = "sku") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return self.message
+    field = "sku"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-MODULES = ["netplan", "asn", "ipsec", "psk", "dns", "cost", "skus"]
+MODULES = ["errors", "netplan", "asn", "ipsec", "psk", "dns", "cost", "skus"]
 
 
 def test_the_domain_modules_import_no_django_sdk_or_http_client():
