@@ -17,7 +17,9 @@ from typing import Any
 from django.utils.safestring import SafeString
 
 from monitor import svg
-from monitor.diagnosis import (
+from monitor.history import human_bytes, human_duration, segments, traffic, uptime
+from monitor.models import VERDICT_COLOURS, Sample, Snapshot, Transition
+from monitor.observations import (
     advertised_prefixes,
     azure_peer,
     learned_prefixes,
@@ -25,8 +27,6 @@ from monitor.diagnosis import (
     pfsense_peer,
     route_table,
 )
-from monitor.history import human_bytes, human_duration, segments, traffic, uptime
-from monitor.models import VERDICT_COLOURS, Sample, Snapshot, Transition
 from monitor.serialize import end_from_dict
 from s2svpn.intent import SiteIntent
 from s2svpn.status import BgpPeer, EndStatus, TunnelState

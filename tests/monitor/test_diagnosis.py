@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from monitor.diagnosis import (
-    DnsFacts,
-    assess,
-    diagnose,
-    negotiated,
-    proposal_differences,
-    route_table,
-)
+from monitor.diagnosis import DnsFacts, assess, diagnose
+from monitor.observations import negotiated, proposal_differences, route_table
 from s2svpn.intent import CANONICAL, IpsecPolicy
 from s2svpn.status import BgpPeer, BgpState, EndStatus, TunnelState
 from tests.monitor.cast import (
