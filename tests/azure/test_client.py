@@ -305,6 +305,30 @@ def test_a_request_without_a_token_is_refused_permanently(sandbox):
     assert err.value.permanent is True and err.value.status == 401
 
 
+def test_a_missing_permission_is_permanent_and_names_the_action_in_plain_words(sandbox, azure):
+    from s2svpn.azure_role import role_definition
+
+    intent = seed_site(sandbox)
+    role = role_definition(sandbox.subscription_id, intent.resource_group)
+    write = "Microsoft.Network/localNetworkGateways/write"
+    role["Actions"] = [a for a in role["Actions"] if a != write]
+    sandbox.enforce_role(role)
+    try:
+        with pytest.raises(ClientError) as err:
+            azure.ensure_local_gateway(intent)
+    finally:
+        sandbox.enforce_role(None)
+    scope = (
+        f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{intent.resource_group}"
+        f"/providers/Microsoft.Network/localNetworkGateways/{intent.lng_name}"
+    )
+    assert err.value.permanent is True and err.value.code == "AuthorizationFailed"
+    assert err.value.message == (
+        f"Azure refused saving the local network gateway: the service principal lacks "
+        f"permission '{write}' on {scope}. Add it to the s2svpn role (see the site step)."
+    )
+
+
 # ------------------------------------------------------------------ modes and reads
 
 
