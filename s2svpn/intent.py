@@ -45,6 +45,9 @@ class SiteIntent:
     generation: str = "Generation1"
     azure_asn: int = 65515
     active_active: bool = False
+    # Which gateway instance a tunnel's pfSense objects belong to (0, or 1 for an active-active
+    # gateway's second instance: s2svpn.activeactive.tunnel_intent). Never set by the wizard.
+    instance: int = 0
     bgp_mode: BgpMode = "azure_default"
     # APIPA mode only: Azure's custom BGP IP and pfSense's side of the same /30.
     azure_apipa_ip: str = ""
@@ -91,7 +94,8 @@ class SiteIntent:
     @property
     def descr(self) -> str:
         """Description stamped on every pfSense object s2svpn owns (found again by it)."""
-        return f"s2svpn:{self.slug}"
+        suffix = f"#{self.instance + 1}" if self.instance else ""
+        return f"s2svpn:{self.slug}{suffix}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

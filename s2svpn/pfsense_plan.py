@@ -132,11 +132,12 @@ def desired_pfsense(
     (the LAN in the canonical scenario); the push passes what its preflight found. Raises
     ``ValueError`` with a plain explanation when the intent cannot be expressed on pfSense.
     """
+    from s2svpn import activeactive
     from s2svpn.ipsec import to_pfsense  # domain mapping Azure policy -> pfSense proposals
-    from s2svpn.netplan import transit_for
 
     crypto = to_pfsense(intent.policy)
-    transit = transit_for(intent, azure_bgp_ip)
+    # One tunnel per gateway instance; active-standby is instance 0 (s2svpn.activeactive).
+    transit = activeactive.transit(intent, intent.instance, azure_bgp_ip)
     if transit is None:
         raise ValueError(
             "The VTI transit network is not known yet: Azure's BGP address is missing. Wait until "

@@ -143,10 +143,18 @@ def is_apipa(value: str) -> bool:
 
 
 def default_bgp_ips(gateway_subnet: str, count: int) -> list[str]:
-    """Azure's default BGP IPs: the last usable addresses of the GatewaySubnet, one per instance."""
+    """Azure's default BGP IPs, one per instance.
+
+    Active-standby: the last usable address of the GatewaySubnet (spec example
+    VirtualNetworkGatewayGet.json: 10.0.1.30 for a /27). Active-active: the instances' own
+    addresses at the bottom of the subnet, after Azure's four reserved ones - Microsoft's
+    PowerShell walk-through (vpn-gateway-activeactive-rm-powershell.md) shows
+    ``10.12.255.4,10.12.255.5`` for 10.12.255.0/27, in ipConfiguration order.
+    """
     net = ipaddress.IPv4Network(gateway_subnet)
-    last = int(net.broadcast_address) - 1
-    return [str(ipaddress.IPv4Address(last - i)) for i in range(count)]
+    if count == 1:
+        return [str(net.broadcast_address - 1)]
+    return [str(net.network_address + 4 + i) for i in range(count)]
 
 
 # ---------------------------------------------------------------- ASN, keys, names

@@ -10,8 +10,9 @@ Contract (stable; both sandboxes and the lab depend on it):
 
 * ``World.set_azure(key, AzureEnd | None)`` / ``World.set_pfsense(key, PfSenseEnd | None)``: each
   sandbox calls these whenever its configuration changes (key = connection id / firewall id).
-* ``World.view() -> list[TunnelView]``: one view per Azure connection paired with the firewall
-  whose phase 1 points at the Azure gateway's public IP.
+* ``World.view() -> list[TunnelView]``: one view per Azure connection and gateway instance (two
+  for an active-active gateway), paired with the firewall phase 1 that points at that instance's
+  public IP.
 * ``World.dns``: FQDN -> IPv4 map the ARM sandbox uses to resolve a local network gateway FQDN
   (tests move it to simulate a DDNS change); ``World.nat``: home NAT router facts.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from s2svpn.intent import IpsecPolicy
@@ -98,6 +99,10 @@ class TunnelView:
     azure_learned: tuple[str, ...] = ()  # prefixes Azure learned from pfSense
     pfsense_learned: tuple[str, ...] = ()  # prefixes pfSense learned from Azure
     resolved_ip: str = ""  # what Azure resolved the LNG FQDN to
+    # Which gateway instance this tunnel belongs to (an active-active gateway has two, each with
+    # its own public IP and BGP address: one view per instance) and that instance's public IP.
+    instance: int = 0
+    azure_public_ip: str = ""
 
 
 class World:
@@ -113,6 +118,9 @@ class World:
         # reset_counter seen when each connection last resolved, and whether it was up last time
         self.resolved_at_reset: dict[str, int] = {}
         self.was_up: dict[str, bool] = {}
+        # Gateway instances that are stopped (by public IP): what Azure's planned maintenance
+        # does to one instance of an active-active gateway. Tests and the sandbox command set it.
+        self.stopped_instances: set[str] = set()
 
     def set_azure(self, key: str, end: AzureEnd | None) -> None:
         self._publish(self.azure, key, end)
@@ -308,9 +316,33 @@ def _bgp(world: World, azure: AzureEnd, end: PfSenseEnd, view: TunnelView) -> No
     view.pfsense_learned = tuple(azure.advertised_prefixes)
 
 
-def _evaluate_one(world: World, azure_key: str, azure: AzureEnd) -> TunnelView:
+def _instances(azure: AzureEnd) -> list[AzureEnd]:
+    """One AzureEnd per gateway instance: instance ``i`` has the ``i``-th public IP and BGP
+    address (Azure lists both in ipConfiguration order; s2svpn.activeactive has the sources)."""
+    pips = azure.gateway_public_ips
+    if len(pips) < 2:
+        return [azure]
+    bgp = azure.azure_bgp_ips
+    return [
+        replace(
+            azure,
+            gateway_public_ips=(pip,),
+            azure_bgp_ips=(bgp[i],) if len(bgp) == len(pips) else bgp,
+        )
+        for i, pip in enumerate(pips)
+    ]
+
+
+def _evaluate_one(world: World, azure_key: str, azure: AzureEnd, instance: int = 0) -> TunnelView:
     key, end = pair_firewall(world, azure)
-    view = TunnelView(azure_key=azure_key, pfsense_key=key)
+    pip = azure.gateway_public_ips[0] if len(azure.gateway_public_ips) == 1 else ""
+    view = TunnelView(azure_key=azure_key, pfsense_key=key, instance=instance, azure_public_ip=pip)
+    if pip and pip in world.stopped_instances:
+        view.reason = (
+            f"Azure gateway instance {instance} ({pip}) is stopped (planned maintenance or a "
+            "failure); its tunnel and BGP session are down until it is back."
+        )
+        return view
     if not azure.gateway_ready:
         view.reason = "the VPN gateway is still being built (this takes 20-45 minutes)."
         return view
@@ -390,7 +422,7 @@ def evaluate(world: World) -> list[TunnelView]:
     views = []
     for key in sorted(world.azure):
         azure = world.azure[key]
-        view = _evaluate_one(world, key, azure)
-        world.was_up[azure.connection_id] = view.child_up
-        views.append(view)
+        mine = [_evaluate_one(world, key, one, i) for i, one in enumerate(_instances(azure))]
+        world.was_up[azure.connection_id] = any(view.child_up for view in mine)
+        views.extend(mine)
     return views

@@ -349,13 +349,43 @@ def test_apipa_mode_uses_the_custom_bgp_addresses_on_both_resources(sandbox, azu
     assert provision(azure, intent)[4].action == "unchanged"
 
 
-def test_active_active_gets_two_public_ips_and_the_two_last_addresses(sandbox, azure):
+def test_active_active_gets_two_public_ips_and_one_address_per_instance_at_the_bottom(
+    sandbox, azure
+):
+    # Azure's own example: GatewaySubnet 10.12.255.0/27 -> BgpPeeringAddress 10.12.255.4,10.12.255.5
     intent = seed_site(sandbox, active_active=True)
     _, pips, _, gw, _ = provision(azure, intent)
     assert len(pips) == 2 and len({p.ip_address for p in pips}) == 2
     assert gw.active_active is True
-    assert gw.default_bgp_ips == ("172.16.19.254", "172.16.19.253")
-    assert set(gw.tunnel_ips) == {p.ip_address for p in pips}
+    assert gw.default_bgp_ips == ("172.16.19.228", "172.16.19.229")
+    assert [i.tunnel_ips for i in gw.instances] == [(p.ip_address,) for p in pips]
+    assert [i.ip_configuration_id.rsplit("/", 1)[1] for i in gw.instances] == [
+        "default",
+        "activeActive",
+    ]
+    peers = azure.bgp_peer_status(intent)
+    assert sorted(p.local_address for p in peers) == ["172.16.19.228", "172.16.19.229"]
+    assert {p.neighbor for p in peers} == {"10.0.0.1"}
+
+
+def test_active_active_apipa_gives_each_instance_its_own_custom_address(sandbox, azure):
+    intent = seed_site(
+        sandbox,
+        active_active=True,
+        bgp_mode="apipa",
+        azure_apipa_ip="169.254.21.2",
+        onprem_apipa_ip="169.254.21.1",
+        onprem_bgp_ip="169.254.21.1",
+    )
+    _, _, _, gw, conn = provision(azure, intent)
+    assert [i.custom_bgp_ips for i in gw.instances] == [("169.254.21.2",), ("169.254.21.6",)]
+    assert conn.custom_bgp_ips == (
+        (gw.id + "/ipConfigurations/default", "169.254.21.2"),
+        (gw.id + "/ipConfigurations/activeActive", "169.254.21.6"),
+    )
+    peers = azure.bgp_peer_status(intent)
+    assert sorted(p.local_address for p in peers) == ["169.254.21.2", "169.254.21.6"]
+    assert provision(azure, intent)[4].action == "unchanged"
 
 
 def test_read_status_normalises_azure_words_and_reads_bgp_and_routes(sandbox, azure, site):

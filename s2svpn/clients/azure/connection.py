@@ -10,7 +10,12 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from s2svpn.clients.azure.models import IPCONFIG_NAMES, Connection, custom_bgp_ip, with_action
+from s2svpn.clients.azure.models import (
+    Connection,
+    custom_bgp_ips,
+    custom_bgp_pairs,
+    with_action,
+)
 from s2svpn.clients.azure.parse import CONNECTIONS, wire
 from s2svpn.clients.azure.session import ArmSession
 from s2svpn.clients.errors import ClientError
@@ -48,12 +53,10 @@ class Connections(ArmSession):
                 }
             ],
         }
-        if custom_bgp_ip(intent):
+        if custom_bgp_ips(intent):
             props["gatewayCustomBgpIpAddresses"] = [
-                {
-                    "ipConfigurationId": f"{gateway_id}/ipConfigurations/{IPCONFIG_NAMES[0]}",
-                    "customBgpIpAddress": custom_bgp_ip(intent),
-                }
+                {"ipConfigurationId": ipc_id, "customBgpIpAddress": ip}
+                for ipc_id, ip in custom_bgp_pairs(intent, gateway_id)
             ]
         return {"location": intent.location, "tags": {"s2svpn": intent.slug}, "properties": props}
 
@@ -94,14 +97,7 @@ class Connections(ArmSession):
                 )
             if existing.provisioning_state == "Updating":
                 return with_action(existing, "in_progress")
-            want_custom = (
-                (
-                    f"{gateway_id}/ipConfigurations/{IPCONFIG_NAMES[0]}".lower(),
-                    custom_bgp_ip(intent),
-                )
-                if custom_bgp_ip(intent)
-                else None
-            )
+            want_custom = tuple((a.lower(), b) for a, b in custom_bgp_pairs(intent, gateway_id))
             have_custom = tuple((a.lower(), b) for a, b in existing.custom_bgp_ips)
             same = (
                 existing.mode == intent.connection_mode
@@ -109,7 +105,7 @@ class Connections(ArmSession):
                 and existing.ipsec_policy == intent.policy
                 and existing.dpd_timeout_seconds == intent.dpd_timeout_seconds
                 and not existing.use_policy_based_traffic_selectors
-                and have_custom == ((want_custom,) if want_custom else ())
+                and have_custom == want_custom
             )
             if same and existing.provisioning_state == "Succeeded":
                 return with_action(existing, "unchanged")

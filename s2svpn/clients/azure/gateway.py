@@ -9,7 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from s2svpn.clients.azure.models import IPCONFIG_NAMES, Gateway, custom_bgp_ip, with_action
+from s2svpn.clients.azure.models import (
+    IPCONFIG_NAMES,
+    Gateway,
+    custom_bgp_ips,
+    custom_bgp_pairs,
+    with_action,
+)
 from s2svpn.clients.azure.parse import GATEWAYS, parse_gateway
 from s2svpn.clients.azure.session import ArmSession
 from s2svpn.clients.errors import ClientError
@@ -50,12 +56,10 @@ class Gateways(ArmSession):
             for i, pip_id in enumerate(public_ip_ids)
         ]
         bgp: dict[str, Any] = {"asn": intent.azure_asn}
-        if custom_bgp_ip(intent):
+        if custom_bgp_ips(intent):
             bgp["bgpPeeringAddresses"] = [
-                {
-                    "ipconfigurationId": f"{gw_id}/ipConfigurations/{IPCONFIG_NAMES[0]}",
-                    "customBgpIpAddresses": [custom_bgp_ip(intent)],
-                }
+                {"ipconfigurationId": ipc_id, "customBgpIpAddresses": [ip]}
+                for ipc_id, ip in custom_bgp_pairs(intent, gw_id)
             ]
         return {
             "location": intent.location,
@@ -103,7 +107,7 @@ class Gateways(ArmSession):
             changes.append("enable BGP")
         if gw.asn != intent.azure_asn:
             changes.append(f"ASN {gw.asn} -> {intent.azure_asn}")
-        want_custom = (custom_bgp_ip(intent),) if custom_bgp_ip(intent) else ()
+        want_custom = custom_bgp_ips(intent)
         if tuple(gw.custom_bgp_ips) != want_custom:
             changes.append(f"custom BGP IPs {list(gw.custom_bgp_ips)} -> {list(want_custom)}")
         return changes, conflicts

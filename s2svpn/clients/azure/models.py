@@ -75,6 +75,17 @@ class PublicIp(Resource):
     ip_configuration_id: str = ""
 
 
+@dataclass(frozen=True)
+class GatewayInstance:
+    """One instance of the gateway, from one ``bgpSettings.bgpPeeringAddresses[]`` entry (an
+    active-active gateway has two, in ipConfiguration order)."""
+
+    ip_configuration_id: str
+    default_bgp_ips: tuple[str, ...] = ()
+    custom_bgp_ips: tuple[str, ...] = ()
+    tunnel_ips: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Gateway(Resource):
     gateway_type: str = ""
@@ -91,6 +102,7 @@ class Gateway(Resource):
     public_ip_ids: tuple[str, ...] = ()
     subnet_id: str = ""
     ip_configuration_ids: tuple[str, ...] = ()
+    instances: tuple[GatewayInstance, ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -139,3 +151,22 @@ def onprem_bgp_ip(intent: SiteIntent) -> str:
 def custom_bgp_ip(intent: SiteIntent) -> str:
     """Azure's own APIPA BGP address when the site uses one, else ``""``."""
     return intent.azure_apipa_ip if intent.bgp_mode == "apipa" and intent.azure_apipa_ip else ""
+
+
+def custom_bgp_ips(intent: SiteIntent) -> tuple[str, ...]:
+    """Azure's APIPA BGP address per gateway instance, in ipConfiguration order (one for
+    active-standby, two for active-active: s2svpn.activeactive); ``()`` in default BGP mode."""
+    if not custom_bgp_ip(intent):
+        return ()
+    from s2svpn.activeactive import apipa_azure_ips
+
+    return apipa_azure_ips(intent)
+
+
+def custom_bgp_pairs(intent: SiteIntent, gateway_id: str) -> list[tuple[str, str]]:
+    """``(ipConfiguration id, custom APIPA address)`` per instance, as the gateway's
+    ``bgpPeeringAddresses`` and the connection's ``gatewayCustomBgpIpAddresses`` name them."""
+    return [
+        (f"{gateway_id}/ipConfigurations/{IPCONFIG_NAMES[i]}", ip)
+        for i, ip in enumerate(custom_bgp_ips(intent))
+    ]

@@ -15,6 +15,7 @@ from s2svpn.clients.azure.models import (
     BGP_STATES,
     Connection,
     Gateway,
+    GatewayInstance,
     Kind,
     LocalGateway,
     PublicIp,
@@ -101,6 +102,15 @@ def parse_gateway(body: dict[str, Any]) -> Gateway:
         public_ip_ids=tuple(_ref(_p(i).get("publicIPAddress")) for i in ipcs),
         subnet_id=_ref(_p(ipcs[0]).get("subnet")) if ipcs else "",
         ip_configuration_ids=tuple(i.get("id", "") for i in ipcs),
+        instances=tuple(
+            GatewayInstance(
+                ip_configuration_id=p.get("ipconfigurationId", "") or "",
+                default_bgp_ips=tuple(p.get("defaultBgpIpAddresses") or ()),
+                custom_bgp_ips=tuple(p.get("customBgpIpAddresses") or ()),
+                tunnel_ips=tuple(p.get("tunnelIpAddresses") or ()),
+            )
+            for p in peering
+        ),
     )
 
 

@@ -59,8 +59,11 @@ class BgpSimulation(ArmStore):
         ]
         return local, self._vnet_prefixes_of(gprops), conns
 
-    def _peer_of(self, conn: Record, local: list[str]) -> tuple[str, str, int, list[str]]:
-        """(local address, neighbour, neighbour ASN, LNG static prefixes) for one connection."""
+    def _peer_of(
+        self, conn: Record, local: list[str], instance: int = 0
+    ) -> tuple[str, str, int, list[str]]:
+        """(local address of gateway instance ``instance``, neighbour, neighbour ASN, LNG static
+        prefixes) for one connection."""
         lng = self._get(ref_id(conn["body"]["properties"].get("localNetworkGateway2")))
         lprops = lng["body"]["properties"] if lng else {}
         lbgp = lprops.get("bgpSettings") or {}
@@ -69,64 +72,77 @@ class BgpSimulation(ArmStore):
             c.get("customBgpIpAddress", "")
             for c in conn["body"]["properties"].get("gatewayCustomBgpIpAddresses") or []
         ]
-        local_addr = (
-            custom[0] if custom and rules.is_apipa(neighbor) else (local[0] if local else "")
-        )
+        mine = custom if custom and rules.is_apipa(neighbor) else local
+        local_addr = mine[instance] if instance < len(mine) else (mine[0] if mine else "")
         prefixes = list((lprops.get("localNetworkAddressSpace") or {}).get("addressPrefixes", []))
         return local_addr, neighbor, int(lbgp.get("asn", 0) or 0), prefixes
+
+    def _tunnels(self, gw: Record, conn: Record) -> list[tuple[int, Any]]:
+        """(instance, the world's view of its tunnel) for each instance of the gateway: one row
+        per instance in every BGP answer (BgpPeerStatus.localAddress tells them apart)."""
+        count = max(1, len(gw["body"]["properties"].get("ipConfigurations") or []))
+        return [(i, self._view_for(conn["body"]["id"], i)) for i in range(count)]
 
     def _bgp_peers(self, gw: Record, peer: str) -> list[dict[str, Any]]:
         local, _, conns = self._gateway_context(gw)
         out = []
         for conn in conns:
-            local_addr, neighbor, asn, _ = self._peer_of(conn, local)
-            if peer and neighbor != peer:
-                continue
-            view = self._view_for(conn["body"]["id"])
-            state = view.bgp_azure_state if view is not None else "Connecting"
-            learned = len(view.azure_learned) if view is not None and state == "Connected" else 0
-            since = self._connected_since.get(conn["body"]["id"])
-            duration = "00:00:00"
-            if state == "Connected" and since is not None:
-                secs = int(self.clock() - since)
-                duration = f"{secs // 86400}.{(secs % 86400) // 3600:02d}:{(secs % 3600) // 60:02d}:{secs % 60:02d}.0000000"
-            out.append(
-                {
-                    "localAddress": local_addr,
-                    "neighbor": neighbor,
-                    "asn": asn,
-                    "state": state,
-                    "connectedDuration": duration,
-                    "routesReceived": learned,
-                    "messagesSent": 12 if state == "Connected" else 0,
-                    "messagesReceived": 11 if state == "Connected" else 0,
-                }
-            )
+            for instance, view in self._tunnels(gw, conn):
+                local_addr, neighbor, asn, _ = self._peer_of(conn, local, instance)
+                if peer and neighbor != peer:
+                    continue
+                state = view.bgp_azure_state if view is not None else "Connecting"
+                learned = (
+                    len(view.azure_learned) if view is not None and state == "Connected" else 0
+                )
+                since = self._connected_since.get(conn["body"]["id"])
+                duration = "00:00:00"
+                if state == "Connected" and since is not None:
+                    secs = int(self.clock() - since)
+                    duration = f"{secs // 86400}.{(secs % 86400) // 3600:02d}:{(secs % 3600) // 60:02d}:{secs % 60:02d}.0000000"
+                out.append(
+                    {
+                        "localAddress": local_addr,
+                        "neighbor": neighbor,
+                        "asn": asn,
+                        "state": state,
+                        "connectedDuration": duration,
+                        "routesReceived": learned,
+                        "messagesSent": 12 if state == "Connected" else 0,
+                        "messagesReceived": 11 if state == "Connected" else 0,
+                    }
+                )
         return out
 
     def _learned(self, gw: Record) -> list[dict[str, Any]]:
         local, vnet_prefixes, conns = self._gateway_context(gw)
-        me = local[0] if local else ""
-        routes = [_route(me, p, "", me, "Network", "", 32768) for p in vnet_prefixes]
+        routes = []
+        for me in local or [""]:
+            routes += [_route(me, p, "", me, "Network", "", 32768) for p in vnet_prefixes]
         for conn in conns:
-            local_addr, neighbor, asn, static = self._peer_of(conn, local)
-            for p in [*static, f"{neighbor}/32"] if neighbor else static:
-                routes.append(_route(local_addr, p, "", local_addr, "Network", "", 32768))
-            view = self._view_for(conn["body"]["id"])
-            if view is not None and view.bgp_azure_state == "Connected":
-                for p in view.azure_learned:
-                    routes.append(
-                        _route(local_addr, p, neighbor, neighbor, "EBgp", str(asn), 32768)
-                    )
+            for instance, view in self._tunnels(gw, conn):
+                local_addr, neighbor, asn, static = self._peer_of(conn, local, instance)
+                for p in [*static, f"{neighbor}/32"] if neighbor else static:
+                    routes.append(_route(local_addr, p, "", local_addr, "Network", "", 32768))
+                if view is not None and view.bgp_azure_state == "Connected":
+                    for p in view.azure_learned:
+                        routes.append(
+                            _route(local_addr, p, neighbor, neighbor, "EBgp", str(asn), 32768)
+                        )
         return routes
 
     def _advertised(self, gw: Record, peer: str) -> list[dict[str, Any]]:
         local, vnet_prefixes, conns = self._gateway_context(gw)
         asn = int((gw["body"]["properties"].get("bgpSettings") or {}).get("asn", 65515))
         for conn in conns:
-            local_addr, neighbor, _, _ = self._peer_of(conn, local)
-            if neighbor == peer:
-                return [
-                    _route(local_addr, p, local_addr, "", "Igp", str(asn), 0) for p in vnet_prefixes
-                ]
+            routes = []
+            for instance, _view in self._tunnels(gw, conn):
+                local_addr, neighbor, _, _ = self._peer_of(conn, local, instance)
+                if neighbor == peer:
+                    routes += [
+                        _route(local_addr, p, local_addr, "", "Igp", str(asn), 0)
+                        for p in vnet_prefixes
+                    ]
+            if routes:
+                return routes
         return []

@@ -28,6 +28,17 @@ POLICY_WIRE = {
 }
 
 
+def _status(views: list[TunnelView]) -> str:
+    """Azure's connectionStatus: Connected while any instance's tunnel is up (an active-active
+    connection stays Connected through one instance's maintenance - our reading; the per-tunnel
+    truth is in tunnelConnectionStatus)."""
+    if any(v.ike_up and v.child_up for v in views):
+        return "Connected"
+    if any(v.ike_up for v in views):
+        return "Connecting"
+    return "NotConnected"
+
+
 class WorldLink(ArmStore):
     world: World | None
     _world_keys: set[str]
@@ -49,12 +60,8 @@ class WorldLink(ArmStore):
 
     def _render_connection(self, rec: Record, body: dict[str, Any]) -> None:
         props = body["properties"]
-        view = self._view_for(body["id"])
-        status = "NotConnected"
-        if view is not None and view.ike_up and view.child_up:
-            status = "Connected"
-        elif view is not None and view.ike_up:
-            status = "Connecting"
+        views = self._views_for(body["id"])
+        status = _status(views)
         now = self.clock()
         if status == "Connected":
             since = self._connected_since.setdefault(body["id"], now)
@@ -67,6 +74,19 @@ class WorldLink(ArmStore):
             64 if status == "Connected" else 0
         )
         props["egressBytesTransferred"] = int(elapsed * 1300) + (64 if status == "Connected" else 0)
+        if len(views) > 1:
+            # One entry per instance's tunnel (schema: tunnelConnectionStatus[] = {tunnel,
+            # connectionStatus, ...}). The tunnel name format is our guess: "<connection>_<public
+            # IP of the instance>"; s2svpn reads the public IP part only as a label.
+            props["tunnelConnectionStatus"] = [
+                {
+                    "tunnel": f"{body['name']}_{view.azure_public_ip}",
+                    "connectionStatus": _status([view]),
+                    "ingressBytesTransferred": 0,
+                    "egressBytesTransferred": 0,
+                }
+                for view in views
+            ]
         props.pop("sharedKey", None)
 
     def _views(self) -> list[TunnelView]:
@@ -77,11 +97,15 @@ class WorldLink(ArmStore):
         except Exception:  # the evaluation is someone else's code; a broken world = no tunnel
             return []
 
-    def _view_for(self, connection_id: str) -> TunnelView | None:
-        for view in self._views():
-            if id_key(view.azure_key) == id_key(connection_id):
+    def _view_for(self, connection_id: str, instance: int = 0) -> TunnelView | None:
+        for view in self._views_for(connection_id):
+            if view.instance == instance:
                 return view
         return None
+
+    def _views_for(self, connection_id: str) -> list[TunnelView]:
+        """The connection's tunnels, one per gateway instance."""
+        return [v for v in self._views() if id_key(v.azure_key) == id_key(connection_id)]
 
     def _azure_end(self, rec: Record) -> AzureEnd | None:
         props = rec["body"]["properties"]
