@@ -16,7 +16,7 @@ from s2svpn.clients.azure.models import (
     custom_bgp_pairs,
     with_action,
 )
-from s2svpn.clients.azure.parse import CONNECTIONS, wire
+from s2svpn.clients.azure.parse import CONNECTIONS, policy_wire, wire
 from s2svpn.clients.azure.session import ArmSession
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import SiteIntent
@@ -29,7 +29,6 @@ class Connections(ArmSession):
         self, intent: SiteIntent, gateway_id: str, lng_id: str, psk: str
     ) -> dict[str, Any]:
         """The connection PUT body (reference section 4.5)."""
-        p = intent.policy
         props: dict[str, Any] = {
             "connectionType": "IPsec",
             "connectionProtocol": "IKEv2",
@@ -40,18 +39,7 @@ class Connections(ArmSession):
             "enableBgp": True,
             "usePolicyBasedTrafficSelectors": False,
             "dpdTimeoutSeconds": intent.dpd_timeout_seconds,
-            "ipsecPolicies": [
-                {
-                    "saLifeTimeSeconds": p.sa_lifetime_seconds,
-                    "saDataSizeKilobytes": p.sa_data_size_kilobytes,
-                    "ipsecEncryption": p.ipsec_encryption,
-                    "ipsecIntegrity": p.ipsec_integrity,
-                    "ikeEncryption": p.ike_encryption,
-                    "ikeIntegrity": p.ike_integrity,
-                    "dhGroup": p.dh_group,
-                    "pfsGroup": p.pfs_group,
-                }
-            ],
+            "ipsecPolicies": [policy_wire(intent.policy)],
         }
         if custom_bgp_ips(intent):
             props["gatewayCustomBgpIpAddresses"] = [

@@ -129,17 +129,29 @@ def parse_local_gateway(body: dict[str, Any]) -> LocalGateway:
     )
 
 
+# Our IpsecPolicy field -> ARM's ipsecPolicies property (one table for reading and writing).
+POLICY_WIRE = (
+    ("ike_encryption", "ikeEncryption"),
+    ("ike_integrity", "ikeIntegrity"),
+    ("dh_group", "dhGroup"),
+    ("ipsec_encryption", "ipsecEncryption"),
+    ("ipsec_integrity", "ipsecIntegrity"),
+    ("pfs_group", "pfsGroup"),
+    ("sa_lifetime_seconds", "saLifeTimeSeconds"),
+    ("sa_data_size_kilobytes", "saDataSizeKilobytes"),
+)
+
+
 def parse_policy(policy: dict[str, Any]) -> IpsecPolicy:
-    return IpsecPolicy(
-        ike_encryption=policy["ikeEncryption"],
-        ike_integrity=policy["ikeIntegrity"],
-        dh_group=policy["dhGroup"],
-        ipsec_encryption=policy["ipsecEncryption"],
-        ipsec_integrity=policy["ipsecIntegrity"],
-        pfs_group=policy["pfsGroup"],
-        sa_lifetime_seconds=int(policy["saLifeTimeSeconds"]),
-        sa_data_size_kilobytes=int(policy["saDataSizeKilobytes"]),
-    )
+    values = {ours: policy[wire] for ours, wire in POLICY_WIRE}
+    values["sa_lifetime_seconds"] = int(values["sa_lifetime_seconds"])
+    values["sa_data_size_kilobytes"] = int(values["sa_data_size_kilobytes"])
+    return IpsecPolicy(**values)
+
+
+def policy_wire(policy: IpsecPolicy) -> dict[str, Any]:
+    """Our policy as one entry of ARM's ``ipsecPolicies``."""
+    return {wire: getattr(policy, ours) for ours, wire in POLICY_WIRE}
 
 
 def parse_connection(body: dict[str, Any]) -> Connection:
