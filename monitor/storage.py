@@ -254,22 +254,7 @@ def record(
             update_fields=SNAPSHOT_FIELDS,
         )
         Transition.objects.bulk_create(new_transitions, batch_size=500)
-        Sample.objects.bulk_create(
-            list(samples.values()),
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=["site", "resolution", "bucket"],
-            update_fields=[
-                "bytes_in",
-                "bytes_out",
-                "traffic_in",
-                "traffic_out",
-                "azure_prefixes",
-                "pfsense_prefixes",
-                "polls",
-                "healthy_polls",
-            ],
-        )
+        _upsert_samples(samples.values())
         Alert.objects.bulk_create(pending)
     outcome.snapshots = len(new_snapshots) + len(changed_snapshots)
     outcome.transitions = len(new_transitions)
@@ -283,6 +268,29 @@ def record(
 
 def retention_days() -> int:
     return int(getattr(settings, "S2SVPN_RETENTION_DAYS", 30))
+
+
+SAMPLE_FIELDS = [
+    "bytes_in",
+    "bytes_out",
+    "traffic_in",
+    "traffic_out",
+    "azure_prefixes",
+    "pfsense_prefixes",
+    "polls",
+    "healthy_polls",
+]
+
+
+def _upsert_samples(samples: Iterable[Sample]) -> None:
+    """Insert the samples, or overwrite the ones whose (site, resolution, bucket) exist."""
+    Sample.objects.bulk_create(
+        list(samples),
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["site", "resolution", "bucket"],
+        update_fields=SAMPLE_FIELDS,
+    )
 
 
 def prune(now: datetime | None = None) -> dict[str, int]:
@@ -328,22 +336,7 @@ def prune(now: datetime | None = None) -> dict[str, int]:
             agg.polls += hour.polls
             agg.healthy_polls += hour.healthy_polls
             days[key] = agg
-        Sample.objects.bulk_create(
-            list(days.values()),
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=["site", "resolution", "bucket"],
-            update_fields=[
-                "bytes_in",
-                "bytes_out",
-                "traffic_in",
-                "traffic_out",
-                "azure_prefixes",
-                "pfsense_prefixes",
-                "polls",
-                "healthy_polls",
-            ],
-        )
+        _upsert_samples(days.values())
         counts["downsampled"] = len(old_hours)
         Sample.objects.filter(pk__in=[h.pk for h in old_hours]).delete()
         counts["samples"] = Sample.objects.filter(bucket__lt=cutoff).delete()[0]

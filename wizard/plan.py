@@ -12,6 +12,7 @@ pfSense objects https://pfrest.org/api-docs/ and reference/pfsense.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -351,48 +352,46 @@ def _closing_call(client: Any, fn: Any) -> Any:
             close()
 
 
+def _action(existing: Any, same: Callable[[Any], bool]) -> Action:
+    """Missing -> create; as the intent wants it -> reuse; else update."""
+    if existing is None:
+        return "create"
+    return "reuse" if same(existing) else "update"
+
+
 def _azure_actions(site: Site, intent: SiteIntent) -> dict[tuple[str, str], Action]:
     """Read each resource s2svpn would create: missing -> create, same -> reuse, else update."""
     from wizard import services
 
     def read(client: Any) -> dict[tuple[str, str], Action]:
         out: dict[tuple[str, str], Action] = {}
-        subnet = client.get_gateway_subnet(intent)
-        out[("GatewaySubnet", netplan.GATEWAY_SUBNET_NAME)] = (
-            "create"
-            if subnet is None
-            else ("reuse" if subnet.address_prefix == intent.gateway_subnet_prefix else "update")
+        out[("GatewaySubnet", netplan.GATEWAY_SUBNET_NAME)] = _action(
+            client.get_gateway_subnet(intent),
+            lambda subnet: subnet.address_prefix == intent.gateway_subnet_prefix,
         )
         for name in intent.public_ip_names:
-            pip = client.get_public_ip(intent, name)
-            out[("Public IP", name)] = "create" if pip is None else "reuse"
-        lng = client.get_local_gateway(intent)
-        if lng is None:
-            out[("Local network gateway", intent.lng_name)] = "create"
-        else:
-            same = (
+            out[("Public IP", name)] = _action(client.get_public_ip(intent, name), lambda pip: True)
+        out[("Local network gateway", intent.lng_name)] = _action(
+            client.get_local_gateway(intent),
+            lambda lng: (
                 (lng.fqdn or "") == (intent.onprem_fqdn if not intent.onprem_public_ip else "")
                 and (lng.gateway_ip or "") == (intent.onprem_public_ip or (lng.gateway_ip or ""))
                 and lng.bgp_asn == intent.onprem_asn
                 and lng.bgp_peering_address == intent.onprem_bgp_ip
-            )
-            out[("Local network gateway", intent.lng_name)] = "reuse" if same else "update"
-        gateway = client.get_gateway(intent)
-        if gateway is None:
-            out[("Virtual network gateway", intent.gateway_name)] = "create"
-        else:
-            same = (
+            ),
+        )
+        out[("Virtual network gateway", intent.gateway_name)] = _action(
+            client.get_gateway(intent),
+            lambda gateway: (
                 gateway.sku == intent.sku
                 and gateway.asn == intent.azure_asn
                 and gateway.active_active == intent.active_active
-            )
-            out[("Virtual network gateway", intent.gateway_name)] = "reuse" if same else "update"
-        conn = client.get_connection(intent)
-        if conn is None:
-            out[("Connection", intent.connection_name)] = "create"
-        else:
-            same = conn.mode == intent.connection_mode and conn.ipsec_policy == intent.policy
-            out[("Connection", intent.connection_name)] = "reuse" if same else "update"
+            ),
+        )
+        out[("Connection", intent.connection_name)] = _action(
+            client.get_connection(intent),
+            lambda conn: conn.mode == intent.connection_mode and conn.ipsec_policy == intent.policy,
+        )
         return out
 
     return _closing_call(services.azure_client(site), read)

@@ -16,6 +16,7 @@ so a re-run after a crash only re-checks.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -70,16 +71,24 @@ def _failed_in_azure(kind: str, name: str, state: str) -> ClientError:
     )
 
 
+def _settled(ctx: StepContext, what: str, name: str, state: str, **ids: str) -> Wait | None:
+    """Remember a resource Azure is creating; raise if Azure failed it; a ``Wait`` until done."""
+    _remember_azure(ctx.site, **ids)
+    if state == "Failed":
+        raise _failed_in_azure(what, name, "Failed")
+    if not _succeeded(state):
+        return _wait(ctx, "other", f"{what} {name} is being created")
+    return None
+
+
 # ---------------------------------------------------------------- Azure steps
 
 
 def az_subnet(ctx: StepContext) -> Done | Wait:
     subnet = ctx.client("azure").ensure_gateway_subnet(ctx.intent, wait=False)
-    _remember_azure(ctx.site, subnet=subnet.id)
-    if subnet.provisioning_state == "Failed":
-        raise _failed_in_azure("GatewaySubnet", subnet.address_prefix, "Failed")
-    if not _succeeded(subnet.provisioning_state):
-        return _wait(ctx, "other", f"GatewaySubnet {subnet.address_prefix} is being created")
+    state = subnet.provisioning_state
+    if waiting := _settled(ctx, "GatewaySubnet", subnet.address_prefix, state, subnet=subnet.id):
+        return waiting
     return Done(f"GatewaySubnet {subnet.address_prefix} {subnet.action or 'ready'}", subnet.id)
 
 
@@ -96,11 +105,11 @@ def az_pip(ctx: StepContext) -> Done | Wait:
 
 def az_lng(ctx: StepContext) -> Done | Wait:
     lng = ctx.client("azure").ensure_local_gateway(ctx.intent, wait=False)
-    _remember_azure(ctx.site, local_network_gateway=lng.id)
-    if lng.provisioning_state == "Failed":
-        raise _failed_in_azure("local network gateway", lng.name, "Failed")
-    if not _succeeded(lng.provisioning_state):
-        return _wait(ctx, "other", f"local network gateway {lng.name} is being created")
+    state = lng.provisioning_state
+    if waiting := _settled(
+        ctx, "local network gateway", lng.name, state, local_network_gateway=lng.id
+    ):
+        return waiting
     endpoint = lng.fqdn or lng.gateway_ip
     return Done(
         f"local network gateway → {endpoint}, BGP {lng.bgp_asn}/{lng.bgp_peering_address}", lng.id
@@ -157,11 +166,10 @@ def az_connection(ctx: StepContext) -> Done | Wait:
     conn = client.ensure_connection(
         ctx.intent, ids["gateway"], ids["local_network_gateway"], str(ctx.site.psk), wait=False
     )
-    _remember_azure(ctx.site, connection=conn.id)
-    if conn.provisioning_state == "Failed":
-        raise _failed_in_azure("connection", conn.name, "Failed")
-    if not _succeeded(conn.provisioning_state):
-        return _wait(ctx, "other", f"connection {conn.name} is being created")
+    if waiting := _settled(
+        ctx, "connection", conn.name, conn.provisioning_state, connection=conn.id
+    ):
+        return waiting
     return Done(f"connection {conn.name}: {conn.protocol} {conn.mode}, BGP on", conn.id)
 
 
@@ -280,10 +288,14 @@ def _pf_preflight(ctx: StepContext) -> Done:
     return Done(f"preflight ok; plan: {summary}; checkpoint taken")
 
 
-def _pf_phase1(ctx: StepContext) -> Done:
+def _pf_begin(ctx: StepContext) -> tuple[dict[str, Any], Any, Any]:
+    """What a pfSense write starts from: the push's state, the client, the desired objects."""
     state = _pf_state(ctx)
-    client = ctx.client("pfsense")
-    desired = _desired(ctx, state)
+    return state, ctx.client("pfsense"), _desired(ctx, state)
+
+
+def _pf_phase1(ctx: StepContext) -> Done:
+    state, client, desired = _pf_begin(ctx)
 
     def work():
         return pfsense_push.write_phase1(client, desired, state)
@@ -294,9 +306,7 @@ def _pf_phase1(ctx: StepContext) -> Done:
 
 
 def _pf_rest(ctx: StepContext) -> Done:
-    state = _pf_state(ctx)
-    client = ctx.client("pfsense")
-    desired = _desired(ctx, state)
+    state, client, desired = _pf_begin(ctx)
 
     def work():
         pfsense_push.write(client, desired, state)
@@ -360,17 +370,15 @@ def verify(ctx: StepContext) -> Done | Wait:
     )
 
 
-@register_plan(RunKind.PROVISION)
-def provision_plan(site: Site) -> list[StepSpec]:
-    intent = site.get_intent()
-    rest_deps = ("pf_phase1",) if intent.bgp_mode == "apipa" else ("pf_phase1", "az_gateway")
+VERIFY_TITLE = "Tunnel Connected, BGP Established both ways"
+
+
+def _pfsense_specs(after: str, rest_deps: tuple[str, ...]) -> list[StepSpec]:
+    """The pfSense steps of a provision and of a push: preflight (after ``after``), phase 1, and
+    the rest (after ``rest_deps``)."""
     return [
-        StepSpec("az_subnet", "azure", "GatewaySubnet", az_subnet),
-        StepSpec("az_pip", "azure", "Public IP address", az_pip),
-        StepSpec("az_lng", "azure", "Local network gateway", az_lng),
-        StepSpec("az_gateway", "azure", "VPN gateway", az_gateway, ("az_subnet", "az_pip")),
         StepSpec(
-            "pf_preflight", "pfsense", "Preflight, plan and checkpoint", pf_preflight, ("az_pip",)
+            "pf_preflight", "pfsense", "Preflight, plan and checkpoint", pf_preflight, (after,)
         ),
         StepSpec("pf_phase1", "pfsense", "IPsec phase 1", pf_phase1, ("pf_preflight",)),
         StepSpec(
@@ -380,17 +388,24 @@ def provision_plan(site: Site) -> list[StepSpec]:
             pf_rest,
             rest_deps,
         ),
+    ]
+
+
+@register_plan(RunKind.PROVISION)
+def provision_plan(site: Site) -> list[StepSpec]:
+    intent = site.get_intent()
+    rest_deps = ("pf_phase1",) if intent.bgp_mode == "apipa" else ("pf_phase1", "az_gateway")
+    return [
+        StepSpec("az_subnet", "azure", "GatewaySubnet", az_subnet),
+        StepSpec("az_pip", "azure", "Public IP address", az_pip),
+        StepSpec("az_lng", "azure", "Local network gateway", az_lng),
+        StepSpec("az_gateway", "azure", "VPN gateway", az_gateway, ("az_subnet", "az_pip")),
+        *_pfsense_specs("az_pip", rest_deps),
         StepSpec("az_connection", "azure", "Connection", az_connection, ("az_gateway", "az_lng")),
         StepSpec(
             "az_psk", "azure", "Pre-shared key (set and read back)", az_psk, ("az_connection",)
         ),
-        StepSpec(
-            "verify",
-            "both",
-            "Tunnel Connected, BGP Established both ways",
-            verify,
-            ("az_psk", "pf_rest"),
-        ),
+        StepSpec("verify", "both", VERIFY_TITLE, verify, ("az_psk", "pf_rest")),
     ]
 
 
@@ -418,20 +433,8 @@ def _azure_facts(ctx: StepContext) -> Done | Wait:
 def push_plan(site: Site) -> list[StepSpec]:
     return [
         StepSpec("az_facts", "azure", "Read the Azure gateway", _azure_facts),
-        StepSpec(
-            "pf_preflight", "pfsense", "Preflight, plan and checkpoint", pf_preflight, ("az_facts",)
-        ),
-        StepSpec("pf_phase1", "pfsense", "IPsec phase 1", pf_phase1, ("pf_preflight",)),
-        StepSpec(
-            "pf_rest",
-            "pfsense",
-            "Phase 2 (VTI), interface, firewall rule, FRR BGP",
-            pf_rest,
-            ("pf_phase1",),
-        ),
-        StepSpec(
-            "verify", "both", "Tunnel Connected, BGP Established both ways", verify, ("pf_rest",)
-        ),
+        *_pfsense_specs("az_facts", ("pf_phase1",)),
+        StepSpec("verify", "both", VERIFY_TITLE, verify, ("pf_rest",)),
     ]
 
 
@@ -509,21 +512,18 @@ def teardown_plan(site: Site) -> list[StepSpec]:
     return specs
 
 
-def pf_preflight(ctx: StepContext) -> Done | Wait:
-    with firewall_lease(ctx) as acquired:
-        return _pf_preflight(ctx) if acquired else _firewall_busy()
+def _on_the_firewall(work: Callable[[StepContext], Done]) -> Callable[[StepContext], Done | Wait]:
+    """The step writes only while it holds its firewall's lease (one writer per firewall)."""
+
+    def step(ctx: StepContext) -> Done | Wait:
+        with firewall_lease(ctx) as acquired:
+            return work(ctx) if acquired else _firewall_busy()
+
+    step.__name__ = step.__qualname__ = work.__name__.lstrip("_")
+    return step
 
 
-def pf_phase1(ctx: StepContext) -> Done | Wait:
-    with firewall_lease(ctx) as acquired:
-        return _pf_phase1(ctx) if acquired else _firewall_busy()
-
-
-def pf_rest(ctx: StepContext) -> Done | Wait:
-    with firewall_lease(ctx) as acquired:
-        return _pf_rest(ctx) if acquired else _firewall_busy()
-
-
-def pf_teardown(ctx: StepContext) -> Done | Wait:
-    with firewall_lease(ctx) as acquired:
-        return _pf_teardown(ctx) if acquired else _firewall_busy()
+pf_preflight = _on_the_firewall(_pf_preflight)
+pf_phase1 = _on_the_firewall(_pf_phase1)
+pf_rest = _on_the_firewall(_pf_rest)
+pf_teardown = _on_the_firewall(_pf_teardown)
