@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from s2svpn import netplan, pfsense_push
+from s2svpn import netplan, pfsense_push, pfsense_tunnels
 from s2svpn.clients.errors import ClientError
 from wizard.context import StepContext
 from wizard.engine import register_plan
@@ -261,6 +261,13 @@ def _desired(ctx: StepContext, state: dict[str, Any]):
     )
 
 
+def _second(ctx: StepContext):
+    """An active-active site's second tunnel (instance 1), else None (s2svpn.pfsense_tunnels)."""
+    return pfsense_tunnels.second_tunnel(
+        ctx.intent, ctx.data.get("azure_public_ips") or [], ctx.data.get("azure_bgp_ips") or []
+    )
+
+
 def _guarded(ctx: StepContext, state: dict[str, Any], work) -> Any:
     """Run a pfSense write; on a permanent error undo this push and restore the checkpoint."""
     try:
@@ -269,6 +276,7 @@ def _guarded(ctx: StepContext, state: dict[str, Any], work) -> Any:
         _save_pf(ctx, state)
         if error.permanent and state.get("checkpoint"):
             ctx.log("pfSense push failed; rolling back what it wrote and restoring the checkpoint")
+            pfsense_tunnels.rollback(ctx.client("pfsense"), state)
             pfsense_push.rollback(ctx.client("pfsense"), state)
             _save_pf(ctx, state)
         raise
@@ -281,6 +289,8 @@ def _pf_preflight(ctx: StepContext) -> Done:
         client, ctx.intent, azure_public_ip=ctx.data["azure_public_ips"][0], state=state
     )
     items = pfsense_push.plan(client, _desired(ctx, state))
+    if second := _second(ctx):
+        items += pfsense_tunnels.plan(client, second, state, str(ctx.site.psk))
     state["plan"] = [item.to_dict() for item in items]
     pfsense_push.checkpoint(client, state)
     _save_pf(ctx, state)
@@ -297,8 +307,14 @@ def _pf_begin(ctx: StepContext) -> tuple[dict[str, Any], Any, Any]:
 def _pf_phase1(ctx: StepContext) -> Done:
     state, client, desired = _pf_begin(ctx)
 
+    second = _second(ctx)
+
     def work():
-        return pfsense_push.write_phase1(client, desired, state)
+        action = pfsense_push.write_phase1(client, desired, state)
+        if second is not None:
+            other = pfsense_tunnels.write_phase1(client, second, state, str(ctx.site.psk))
+            action = f"{action}; phase 1 to {second.azure_public_ip} {other}"
+        return action
 
     action = _guarded(ctx, state, work)
     _save_pf(ctx, state)
@@ -308,8 +324,12 @@ def _pf_phase1(ctx: StepContext) -> Done:
 def _pf_rest(ctx: StepContext) -> Done:
     state, client, desired = _pf_begin(ctx)
 
+    second = _second(ctx)
+
     def work():
         pfsense_push.write(client, desired, state)
+        if second is not None:
+            pfsense_tunnels.write(client, second, state, str(ctx.site.psk))
         _save_pf(ctx, state)
         pfsense_push.apply(client, state)
 
@@ -339,6 +359,10 @@ def verify(ctx: StepContext) -> Done | Wait:
     pf = pfsense_push.verify(
         ctx.client("pfsense"), ctx.intent, state, attempt=0, max_attempts=10**6
     )
+    if second := _second(ctx):
+        pf = pfsense_tunnels.combine(
+            pf, pfsense_tunnels.verify(ctx.client("pfsense"), second, state)
+        )
     if pf["result"] == "failed":
         raise ClientError(pf["reason"], permanent=True, code="VerifyFailed")
     if connected and pf["result"] == "ok":
@@ -460,9 +484,9 @@ def _deleter(kind: str, method: str, key: str):
 
 
 def _pf_teardown(ctx: StepContext) -> Done:
-    removed = pfsense_push.teardown(
-        ctx.client("pfsense"), ctx.intent, dict(ctx.site.pfsense_ids or {})
-    )
+    state = dict(ctx.site.pfsense_ids or {})
+    removed = pfsense_tunnels.teardown(ctx.client("pfsense"), ctx.intent, state)
+    removed += pfsense_push.teardown(ctx.client("pfsense"), ctx.intent, state)
     Site.objects.filter(pk=ctx.site.pk).update(pfsense_ids={})
     return Done("removed from pfSense: " + (", ".join(removed) or "nothing left to remove"))
 

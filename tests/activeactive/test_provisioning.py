@@ -1,0 +1,67 @@
+"""An active-active site, provisioned for real into a fresh pair of sandboxes: both instances'
+tunnels and BGP sessions come up from s2svpn's own push, in both BGP addressing modes."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor import poller
+from tests.monitor.sandbox_world import run_to_end
+from wizard.models import RunKind, RunStatus, Site
+from wizard.services import azure_client, pfsense_client
+
+APIPA = {
+    "bgp_mode": "apipa",
+    "azure_apipa_ip": "169.254.21.2",
+    "onprem_apipa_ip": "169.254.21.1",
+    "onprem_bgp_ip": "169.254.21.1",
+}
+
+
+def provision(boxes, settings, **overrides) -> Site:
+    from tests.conftest import make_sandbox_site
+
+    settings.S2SVPN_POLL_TIMEOUT = 10
+    poller.CLIENTS.clear()
+    site = make_sandbox_site(boxes, active_active=True, **overrides)
+    run = run_to_end(site)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    site.refresh_from_db()
+    return site
+
+
+@pytest.mark.parametrize(
+    "overrides, azure_bgp",
+    [({}, ["172.16.19.228", "172.16.19.229"]), (APIPA, ["169.254.21.2", "169.254.21.6"])],
+    ids=["default-bgp", "apipa"],
+)
+def test_both_instances_get_a_tunnel_and_an_established_session(
+    db, boxes, dns, settings, overrides, azure_bgp
+):
+    site = provision(boxes, settings, **overrides)
+    intent = site.get_intent()
+    pf = pfsense_client(site)
+    gateway = azure_client(site).get_gateway(intent)
+    public_ips = [i.tunnel_ips[0] for i in gateway.instances]
+
+    phase1s = [pf.find_phase1(descr=d) for d in ("s2svpn:home", "s2svpn:home#2")]
+    assert [p["remote_gateway"] for p in phase1s] == public_ips
+    neighbors = {p.neighbor: p for p in pf.bgp_summary()}
+    assert sorted(neighbors) == azure_bgp
+    assert all(p.state == "established" and p.prefixes_received for p in neighbors.values())
+
+    peers = azure_client(site).bgp_peer_status(intent)  # one row per instance
+    assert sorted(p.local_address for p in peers) == azure_bgp
+    assert all(p.state == "established" and p.prefixes_received == 2 for p in peers)
+    learned = azure_client(site).learned_routes(intent)
+    assert {"10.0.0.0/24", "192.168.2.0/24"} <= {r.prefix for r in learned if r.next_hop}
+
+
+def test_teardown_removes_both_tunnels(db, boxes, dns, settings):
+    site = provision(boxes, settings)
+    run = run_to_end(site, RunKind.TEARDOWN)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    pf = pfsense_client(site)
+    assert pf.find_phase1(descr="s2svpn:home") is None
+    assert pf.find_phase1(descr="s2svpn:home#2") is None
+    assert pf.read_frr_sections()["frrbgpneighbors"] == []
