@@ -42,7 +42,6 @@ import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from s2svpn.sandbox.runtime import start_sandboxes
-from tests.domain.dnsserver import LocalDns
 
 state, latency, prune = Path(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "1"
 boxes = start_sandboxes(state, profile="fast")
@@ -67,13 +66,9 @@ def handle(*args, **kwargs):
     time.sleep(latency)
     return original(boxes.pfsense, *args, **kwargs)
 boxes.pfsense.handle = handle
-dns = LocalDns()
-address = dns.start({"home-s2s.example.net": [("A", boxes.world.dns["home-s2s.example.net"], 60)]})
 info = boxes.connection_info()
-info["dns"] = address
 print(json.dumps(info), flush=True)
 sys.stdin.read()  # until the parent closes it
-dns.stop()
 boxes.stop()
 """
 
@@ -145,7 +140,6 @@ def run(args: argparse.Namespace, info: dict) -> None:
     from django.test import Client
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # Django's test client
-    settings.S2SVPN_DNS_SERVERS = [info["dns"]]
     settings.S2SVPN_POLL_TIMEOUT = 30
     if args.workers:
         settings.S2SVPN_POLL_WORKERS = args.workers
@@ -179,6 +173,7 @@ def run(args: argparse.Namespace, info: dict) -> None:
         pfsense_url=info["pfsense_url"],
         pfsense_api_key=info["pfsense_api_key"],
         pfsense_ca_bundle=Path(info["pfsense_ca_file"]).read_text(),
+        dns_servers=info["dns_server"],  # the sandbox's own nameserver, as "Use the sandbox" sets
         psk=generate_psk(),
         intent={**CANONICAL.to_dict(), "slug": "home"},
     )

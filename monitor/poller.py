@@ -172,13 +172,14 @@ def _read(what: str, fn: Callable[[], EndStatus]) -> EndStatus:
     return result
 
 
-def _resolve(fqdn: str) -> DnsReading:
+def _resolve(fqdn: str, site: Site) -> DnsReading:
+    """The home end's FQDN as the site's nameservers answer it (the sandbox's for its sites)."""
     from s2svpn.dns import DnsError, resolve_endpoint
 
     try:
         result = resolve_endpoint(
             fqdn,
-            list(getattr(settings, "S2SVPN_DNS_SERVERS", []) or []) or None,
+            site.nameservers(),
             timeout=float(getattr(settings, "S2SVPN_DNS_TIMEOUT", 3.0)),
         )
     except DnsError as err:
@@ -232,7 +233,7 @@ def poll_sites(
                 lambda s=site, i=intent: clients.client(s, "pfsense").read_status(i),
             )
             fd = (
-                _Job(pool, _resolve, intent.onprem_fqdn)
+                _Job(pool, _resolve, intent.onprem_fqdn, site)
                 if intent.onprem_fqdn and not intent.onprem_public_ip
                 else None
             )

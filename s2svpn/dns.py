@@ -101,12 +101,13 @@ def parse_nameservers(text: str) -> list[str]:
     out = []
     for item in (part.strip() for part in str(text or "").split(",")):
         if item:
-            _nameserver(item)
+            nameserver(item)
             out.append(item)
     return out
 
 
-def _nameserver(item: str) -> dns.nameserver.Do53Nameserver:
+def nameserver(item: str) -> dns.nameserver.Do53Nameserver:
+    """``"127.0.0.1:5353"`` -> a dnspython nameserver, or :class:`DnsError` naming the item."""
     host, port = item, 53
     m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\](?::(\d+))?", item)
     if m:
@@ -132,7 +133,7 @@ def _resolver(
 ) -> tuple[dns.resolver.Resolver, str]:
     if nameservers:
         resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [_nameserver(n) for n in nameservers]
+        resolver.nameservers = [nameserver(n) for n in nameservers]
         asked = ", ".join(nameservers)
     else:
         try:

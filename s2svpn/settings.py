@@ -250,6 +250,7 @@ S2SVPN_COST_OVERRIDES = env("S2SVPN_COST_OVERRIDES")
 S2SVPN_SANDBOX_HOST = env("S2SVPN_SANDBOX_HOST", "127.0.0.1")
 S2SVPN_SANDBOX_ARM_PORT = env_int("S2SVPN_SANDBOX_ARM_PORT", 8443)
 S2SVPN_SANDBOX_PFSENSE_PORT = env_int("S2SVPN_SANDBOX_PFSENSE_PORT", 8444)
+S2SVPN_SANDBOX_DNS_PORT = env_int("S2SVPN_SANDBOX_DNS_PORT", 8453)  # UDP, the sandbox's DDNS zone
 S2SVPN_SANDBOX_PROFILE = env("S2SVPN_SANDBOX_PROFILE", "default")  # real | default | fast
 S2SVPN_SANDBOX_DIR = Path(env("S2SVPN_SANDBOX_DIR", str(VAR_DIR / "sandbox")))
 # A role definition JSON file the ARM sandbox enforces (empty: no authorization checks)

@@ -193,7 +193,14 @@ def make_sandbox_site(boxes, slug: str = "home", **intent_overrides):
     from wizard.models import AzureAuth, Site
 
     info = boxes.connection_info()
-    intent = {**CANONICAL.to_dict(), **intent_overrides, "slug": slug}
+    timing = info["timing"]
+    declared = {"gateway": timing["gateway_seconds"], "other": timing["other_seconds"]}
+    intent = {
+        **CANONICAL.to_dict(),
+        **intent_overrides,
+        "slug": slug,
+        "_wizard": {"expected": declared},  # as "Use the sandbox" keeps them
+    }
     return Site.objects.create(
         name=f"Home ({slug})",
         slug=slug,
@@ -208,6 +215,7 @@ def make_sandbox_site(boxes, slug: str = "home", **intent_overrides):
         pfsense_url=info["pfsense_url"],
         pfsense_api_key=info["pfsense_api_key"],
         pfsense_ca_bundle=_Path(info["pfsense_ca_file"]).read_text(),
+        dns_servers=info["dns_server"],
         psk=generate_psk(),
         intent=intent,
     )

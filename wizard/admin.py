@@ -87,7 +87,7 @@ class SiteAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Tunnel", {"fields": ("psk", "intent")}),
+        ("Tunnel", {"fields": ("psk", "dns_servers", "intent")}),
         ("Alerts", {"fields": ("alert_emails", "apprise_urls")}),
         ("Created resources", {"fields": ("azure_ids_table", "pfsense_ids", "created", "updated")}),
     )

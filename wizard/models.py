@@ -8,13 +8,22 @@ crashed worker loses nothing but a re-check.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from s2svpn.dns import DnsError, parse_nameservers
 from s2svpn.intent import SiteIntent
 from wizard.fields import EncryptedTextField
+
+
+def validate_nameservers(value: str) -> None:
+    try:
+        parse_nameservers(value)
+    except DnsError as exc:
+        raise ValidationError(exc.message) from None
 
 
 class AzureAuth(models.TextChoices):
@@ -74,6 +83,16 @@ class Site(models.Model):
         "pfSense certificate SHA-256 fingerprint", max_length=95, blank=True
     )
 
+    # How the home end's DDNS name is resolved (the wizard's check and the monitor's)
+    dns_servers = models.CharField(
+        "DNS servers",
+        max_length=200,
+        blank=True,
+        help_text="Nameservers to ask for the home end's DDNS name, comma-separated (ip or ip:port). "
+        "Empty = S2SVPN_DNS_SERVERS, else the system resolver.",
+        validators=[validate_nameservers],
+    )
+
     # The tunnel
     psk = EncryptedTextField("pre-shared key", blank=True)
     intent = models.JSONField(default=dict, blank=True)
@@ -97,6 +116,12 @@ class Site(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("wizard:site", args=[self.slug])
+
+    def nameservers(self) -> list[str] | None:
+        """The nameservers that resolve this site's DDNS name (None: the system resolver)."""
+        from django.conf import settings
+
+        return parse_nameservers(self.dns_servers) or list(settings.S2SVPN_DNS_SERVERS) or None
 
     def get_intent(self) -> SiteIntent:
         data = {

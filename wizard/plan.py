@@ -25,7 +25,6 @@ Action = Literal["create", "reuse", "update"]
 
 AZURE_PUBLIC_IP_PENDING = "(the gateway's public IP, known once it is created)"
 GATEWAY_MINUTES_REAL = 45  # Azure: 20-45+ minutes for the VPN gateway
-GATEWAY_MINUTES_SANDBOX = 2
 LIVE_TIMEOUT = 6.0  # seconds the review page waits for both ends to say what exists
 
 
@@ -318,16 +317,13 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
 
 
 def expected_minutes(site: Site) -> int:
-    """The gateway build dominates: real Azure 20-45+ min; the sandbox says its own timing."""
-    if not site.sandbox:
-        return GATEWAY_MINUTES_REAL
-    try:
-        from wizard.timing import expected_hints
+    """The gateway build dominates: real Azure 20-45+ min, or what the endpoints declared."""
+    from wizard.timing import declared_hints
 
-        hints = expected_hints(site)
-        seconds = float(hints.get("gateway", 60)) + 8 * float(hints.get("other", 1.5)) + 10
-    except Exception:
-        return GATEWAY_MINUTES_SANDBOX
+    hints = declared_hints(site)
+    if hints is None:
+        return GATEWAY_MINUTES_REAL
+    seconds = hints["gateway"] + 8 * hints["other"] + 10
     return max(1, math.ceil(seconds / 60))
 
 

@@ -2,8 +2,10 @@
 
 ``manage.py sandbox`` (and ``make run``) start the ARM and pfSense sandboxes and write this file
 with the keys ``arm_base_url``, ``subscription_id``, ``ca_file`` (path to the CA PEM),
-``pfsense_url``, ``pfsense_api_key``, ``pfsense_ca_file``, ``resource_group``, ``vnet_name`` and
-``location``. The wizard's "Use the sandbox" button reads it here.
+``pfsense_url``, ``pfsense_api_key``, ``pfsense_ca_file``, ``resource_group``, ``vnet_name``,
+``location``, ``dns_server`` (the sandbox's nameserver, which becomes the site's DNS servers) and
+``timing`` (the durations the sandbox declares, kept with the site). The wizard's "Use the
+sandbox" button reads it here; nothing else in the app does.
 """
 
 from __future__ import annotations

@@ -7,24 +7,30 @@ import time
 from wizard.context import StepContext
 from wizard.models import Site
 
+REAL_AZURE = {"gateway": 35 * 60.0, "other": 20.0}
+
+
+def declared_hints(site: Site) -> dict[str, float] | None:
+    """The durations the site's endpoints declared when they were filled in (the sandboxes say
+    theirs in connection.json; "Use the sandbox" keeps them with the site), else None."""
+    declared = ((site.intent or {}).get("_wizard") or {}).get("expected")
+    if not isinstance(declared, dict):
+        return None
+    try:
+        return {what: float(declared.get(what, REAL_AZURE[what])) for what in REAL_AZURE}
+    except (TypeError, ValueError):
+        return None
+
 
 def expected_hints(site: Site) -> dict[str, float]:
-    """Expected durations for ETAs and re-check cadence: the sandbox's own, or real Azure's."""
-    if site.sandbox:
-        from wizard import sandbox_info
-
-        timing = (sandbox_info.load() or {}).get("timing") or {}
-        return {
-            "gateway": float(timing.get("gateway_seconds", 60.0)),
-            "other": float(timing.get("other_seconds", 1.5)),
-        }
-    return {"gateway": 35 * 60.0, "other": 20.0}
+    """Expected durations for ETAs and re-check cadence: the declared ones, or real Azure's."""
+    return declared_hints(site) or dict(REAL_AZURE)
 
 
 def expected(ctx: StepContext, what: str) -> float:
     """How long an Azure operation is expected to take (the run's hints, else real Azure's)."""
     hints = ctx.data.get("expected") or {}
-    default = {"gateway": 35 * 60.0, "other": 20.0}[what]
+    default = REAL_AZURE[what]
     return float(hints.get(what, default))
 
 

@@ -98,7 +98,7 @@ class Status(PfSenseStore):
         if myid_type == "myaddress":
             ike_id = wan_ip
         elif myid_type == "dyn_dns":
-            ike_id = (self.world.dns.get(myid_data, "") if self.world else "") or myid_data
+            ike_id = (self.world.lookup(myid_data) if self.world else "") or myid_data
         else:
             ike_id = myid_data
         frr_bgp_on = (frr.get("frr") or {}).get("enable") == "on" and bgp.get("enable") == "on"

@@ -13,6 +13,7 @@ from typing import Any
 
 from s2svpn.intent import CANONICAL
 from s2svpn.sandbox.arm import ArmSandbox
+from s2svpn.sandbox.dns import SandboxDns
 from s2svpn.sandbox.pfsense import PfSenseSandbox
 from s2svpn.sandbox.world import World
 
@@ -23,6 +24,7 @@ class Sandboxes:
     pfsense: PfSenseSandbox
     world: World
     state_dir: Path
+    dns: SandboxDns | None = None
 
     def connection_info(self) -> dict[str, Any]:
         """What a site needs to point at the sandboxes (the wizard's "Use the sandbox")."""
@@ -37,7 +39,8 @@ class Sandboxes:
             "resource_group": CANONICAL.resource_group,
             "vnet_name": CANONICAL.vnet_name,
             "location": CANONICAL.location,
-            "dns": dict(self.world.dns),
+            # the sandbox's nameserver: "Use the sandbox" makes it the site's resolver
+            "dns_server": self.dns.address if self.dns else "",
             "timing": {
                 "gateway_seconds": self.arm.timing.gateway_seconds,
                 "other_seconds": self.arm.timing.other_seconds,
@@ -56,6 +59,9 @@ class Sandboxes:
     def stop(self) -> None:
         self.pfsense.stop()
         self.arm.stop()
+        if self.dns is not None:
+            self.world.nameservers = []
+            self.dns.stop()
         close = getattr(self.world, "close", None)  # LabWorld stops its daemons
         if close:
             close()
@@ -78,6 +84,7 @@ def start_sandboxes(
     host: str = "127.0.0.1",
     arm_port: int = 0,
     pfsense_port: int = 0,
+    dns_port: int = 0,
     profile: str = "default",
     gateway_seconds: float | None = None,
     lab: bool = False,
@@ -93,6 +100,9 @@ def start_sandboxes(
         world: World = LabWorld(state_dir / "lab")
     else:
         world = World()
+    dns = SandboxDns(world, host=host, port=dns_port)
+    # the stand-in Azure resolves the home end's FQDN through the served zone, like the app does
+    world.nameservers = [dns.start()]
     arm = ArmSandbox(
         state_dir / "arm", profile=profile, world=world, host=host, port=arm_port, role=arm_role
     )
@@ -102,4 +112,4 @@ def start_sandboxes(
     seed_canonical(arm)
     pfsense = PfSenseSandbox(state_dir / "pfsense", world=world, host=host, port=pfsense_port)
     pfsense.start()
-    return Sandboxes(arm=arm, pfsense=pfsense, world=world, state_dir=state_dir)
+    return Sandboxes(arm=arm, pfsense=pfsense, world=world, state_dir=state_dir, dns=dns)

@@ -13,8 +13,11 @@ Contract (stable; both sandboxes and the lab depend on it):
 * ``World.view() -> list[TunnelView]``: one view per Azure connection and gateway instance (two
   for an active-active gateway), paired with the firewall phase 1 that points at that instance's
   public IP.
-* ``World.dns``: FQDN -> IPv4 map the ARM sandbox uses to resolve a local network gateway FQDN
-  (tests move it to simulate a DDNS change); ``World.nat``: home NAT router facts.
+* ``World.dns``: the sandbox's DNS zone (FQDN -> IPv4), served on loopback by
+  ``s2svpn.sandbox.dns`` (tests move it to simulate a DDNS change); ``World.lookup(name)`` is how
+  the stand-in Azure resolves a local network gateway FQDN: through ``World.nameservers`` when the
+  runtime set them (the served zone, like everyone else), else the zone itself (a bare World in a
+  unit test); ``World.nat``: home NAT router facts.
 """
 
 from __future__ import annotations
@@ -113,6 +116,7 @@ class World:
         self.azure: dict[str, AzureEnd] = {}
         self.pfsense: dict[str, PfSenseEnd] = {}
         self.dns: dict[str, str] = {"home-s2s.example.net": "203.0.113.2"}
+        self.nameservers: list[str] = []
         self.nat = NatRouter()
         self.resolved: dict[str, str] = {}  # Azure's cached resolution per connection
         # reset_counter seen when each connection last resolved, and whether it was up last time
@@ -121,6 +125,14 @@ class World:
         # Gateway instances that are stopped (by public IP): what Azure's planned maintenance
         # does to one instance of an active-active gateway. Tests and the sandbox command set it.
         self.stopped_instances: set[str] = set()
+
+    def lookup(self, name: str) -> str:
+        """What ``name`` resolves to ("" when nothing): asked of ``nameservers`` if set."""
+        if self.nameservers:
+            from s2svpn.sandbox.dns import lookup
+
+            return lookup(name, self.nameservers)
+        return self.dns.get(name, "")
 
     def set_azure(self, key: str, end: AzureEnd | None) -> None:
         self._publish(self.azure, key, end)
@@ -200,7 +212,7 @@ def _peer_address(world: World, azure: AzureEnd) -> tuple[str, str]:
         or world.resolved_at_reset.get(key) != azure.reset_counter
     )
     if must_resolve:
-        address = world.dns.get(azure.lng_fqdn, "")
+        address = world.lookup(azure.lng_fqdn)
         if address:
             world.resolved[key] = address
         else:

@@ -520,24 +520,35 @@ def test_the_whole_wizard_with_posts_only_ends_in_a_complete_review(alice, dns, 
     assert site.get_intent() == expected
 
 
-def test_a_sandbox_site_accepts_the_name_the_sandbox_dns_knows(alice, draft, settings, tmp_path):
+def test_a_site_asks_its_own_nameservers_so_the_sandbox_dns_answers_its_names(
+    alice, draft, settings
+):
+    from s2svpn.sandbox.dns import SandboxDns
+    from s2svpn.sandbox.world import World
     from tests.domain.dnsserver import LocalDns
 
+    world = World()
+    sandbox_dns = SandboxDns(world)
     with LocalDns() as empty:
         empty.start({})
-        settings.S2SVPN_DNS_SERVERS = [empty.address]
-        settings.S2SVPN_SANDBOX_DIR = tmp_path
-        draft.sandbox = True
+        settings.S2SVPN_DNS_SERVERS = [empty.address]  # the "real" DNS knows no such name
+        draft.dns_servers = sandbox_dns.start()  # what "Use the sandbox" fills in
         draft.save()
-        # no "dns" map in connection.json: the sandbox World's own record of the canonical name
-        live = alice.post(
-            reverse("wizard:validate", args=[draft.slug, "lng"]),
-            LNG_OK,
-            headers={"HX-Request": "true", "HX-Trigger-Name": "onprem_fqdn"},
-        ).content.decode()
-        assert "resolves to 203.0.113.2 in the sandbox" in live
-        assert alice.post(step_url(draft, "lng"), LNG_OK).status_code == 302
-        draft.sandbox = False
+        try:
+            live = alice.post(
+                reverse("wizard:validate", args=[draft.slug, "lng"]),
+                LNG_OK,
+                headers={"HX-Request": "true", "HX-Trigger-Name": "onprem_fqdn"},
+            ).content.decode()
+            assert "resolves to 203.0.113.2" in live
+            assert alice.post(step_url(draft, "lng"), LNG_OK).status_code == 302
+            world.dns["home-s2s.example.net"] = "203.0.113.77"  # a DDNS update in the sandbox
+            assert alice.post(step_url(draft, "lng"), LNG_OK).status_code == 302
+            draft.refresh_from_db()
+            assert draft.intent["_wizard"]["dns"]["address"] == "203.0.113.77"
+        finally:
+            sandbox_dns.stop()
+        draft.dns_servers = ""  # back to S2SVPN_DNS_SERVERS: the name is unknown there
         draft.save()
         html = alice.post(step_url(draft, "lng"), LNG_OK).content.decode()
         assert "does not exist (NXDOMAIN" in field_message(html, "onprem_fqdn")

@@ -28,7 +28,6 @@ from wizard.forms.base import (
     set_wizard_data,
     wizard_data,
 )
-from wizard.forms.lng import sandbox_dns
 from wizard.forms.pfsense import describe_preflight, preflight_snapshot, read_preflight
 from wizard.forms.site import SiteForm, new_slug, sandbox_subscription
 from wizard.models import Site
@@ -125,7 +124,6 @@ __all__ = [
     "normalise_fingerprint",
     "preflight_snapshot",
     "pretty_fingerprint",
-    "sandbox_dns",
     "sandbox_subscription",
     "set_wizard_data",
     "wizard_data",

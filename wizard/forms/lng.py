@@ -14,7 +14,6 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 from s2svpn import asn as asn_rules
 from s2svpn import netplan
 from s2svpn.dns import DnsError, DnsResult, resolve_endpoint
-from wizard import sandbox_info
 from wizard.forms.base import StepForm, answer, set_wizard_data, store
 from wizard.models import Site
 
@@ -179,21 +178,11 @@ class LngForm(StepForm):
         try:
             result = resolve_endpoint(
                 fqdn,
-                nameservers=list(settings.S2SVPN_DNS_SERVERS) or None,
+                nameservers=self.site.nameservers(),
                 timeout=settings.S2SVPN_DNS_TIMEOUT,
             )
         except DnsError as exc:
-            known = sandbox_dns(self.site).get(fqdn.lower().rstrip("."))
-            if not known or exc.code not in SANDBOX_DNS_FALLBACK:
-                self.err("onprem_fqdn", exc.message)
-                return
-            result = DnsResult(fqdn.rstrip("."), known, 60, "the sandbox")
-            data["onprem_fqdn"] = result.fqdn
-            self.dns_result = result
-            self.notes["onprem_fqdn"] = (
-                f"{result.fqdn} resolves to {known} in the sandbox's DNS, which the stand-in Azure "
-                "uses (real DNS does not know this name)."
-            )
+            self.err("onprem_fqdn", exc.message)
             return
         data["onprem_fqdn"] = result.fqdn
         self.dns_result = result
@@ -221,20 +210,6 @@ class LngForm(StepForm):
             set_wizard_data(
                 site, dns={"address": self.dns_result.address, "ttl": self.dns_result.ttl}
             )
-
-
-SANDBOX_DNS_FALLBACK = {"nxdomain", "timeout", "no_answer", "no_a"}
-# The sandbox World's DDNS record (s2svpn/sandbox/world.py) when connection.json has no "dns" map.
-SANDBOX_DEFAULT_DNS = {"home-s2s.example.net": "203.0.113.2"}
-
-
-def sandbox_dns(site: Site) -> dict[str, str]:
-    """For a sandbox site: the names the sandbox's own DNS answers (real DNS does not know them)."""
-    if not site.sandbox:
-        return {}
-    info = sandbox_info.load() or {}
-    names = info.get("dns") if isinstance(info.get("dns"), dict) else SANDBOX_DEFAULT_DNS
-    return {str(k).lower().rstrip("."): str(v) for k, v in names.items()}
 
 
 def default_transit(gateway_subnet: str) -> netplan.Transit | None:

@@ -60,6 +60,7 @@ class SiteForm(KeepSecretsMixin, forms.ModelForm):
             "pfsense_tls",
             "pfsense_ca_bundle",
             "pfsense_fingerprint",
+            "dns_servers",
         )
         widgets = {
             "azure_auth": forms.RadioSelect,
@@ -77,6 +78,7 @@ class SiteForm(KeepSecretsMixin, forms.ModelForm):
             "pfsense_url": "pfSense URL",
             "pfsense_ca_bundle": "pfSense CA certificate (PEM)",
             "pfsense_fingerprint": "pfSense certificate SHA-256 fingerprint",
+            "dns_servers": "DNS servers for the home end's name",
         }
         help_texts = {
             "name": "Shown in the site list, e.g. Home lab.",
@@ -153,7 +155,7 @@ class SiteForm(KeepSecretsMixin, forms.ModelForm):
 
     def clean_subscription_id(self) -> str:
         value = self.cleaned_data["subscription_id"].strip()
-        if not GUID.match(value) and self.cleaned_data.get("azure_auth") != AzureAuth.SANDBOX:
+        if not GUID.match(value):
             raise forms.ValidationError(
                 f"{value!r} is not a subscription ID; copy the GUID (like "
                 "00000000-0000-0000-0000-000000000000) from Subscriptions in the Azure portal."

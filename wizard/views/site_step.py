@@ -117,6 +117,16 @@ def _use_sandbox(request: HttpRequest, site: Site | None) -> HttpResponse:
     site.pfsense_api_key = info["pfsense_api_key"]
     site.pfsense_ca_bundle = sandbox_info.read_pem(info.get("pfsense_ca_file"))
     site.pfsense_fingerprint = "" if site.pfsense_ca_bundle else info.get("pfsense_fingerprint", "")
+    # the sandbox's DDNS names are answered by its own nameserver: ask it for this site
+    site.dns_servers = info.get("dns_server") or ""
+    timing = info.get("timing") or {}
+    wf.set_wizard_data(
+        site,
+        expected={
+            "gateway": float(timing.get("gateway_seconds", 60.0)),
+            "other": float(timing.get("other_seconds", 1.5)),
+        },
+    )
     site.save()
     messages.success(
         request,

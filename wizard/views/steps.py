@@ -112,8 +112,6 @@ def review_problems(site: Site) -> list[dict[str, str]]:
     problems = []
     intent = site.get_intent()
     for field, message in netplan.validate_intent(intent):
-        if field == "onprem_fqdn" and intent.onprem_fqdn.lower() in wf.sandbox_dns(site):
-            continue  # the sandbox's own DNS answers this name (checked in the step)
         problems.append(_problem(site, field, message, wf.FIELD_STEP.get(field, "site")))
     if not site.psk:
         problems.append(

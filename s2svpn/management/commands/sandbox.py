@@ -25,6 +25,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--pfsense-port", type=int, default=settings.S2SVPN_SANDBOX_PFSENSE_PORT
         )
+        parser.add_argument("--dns-port", type=int, default=settings.S2SVPN_SANDBOX_DNS_PORT)
         parser.add_argument(
             "--profile",
             default=settings.S2SVPN_SANDBOX_PROFILE,
@@ -51,6 +52,7 @@ class Command(BaseCommand):
             host=options["host"],
             arm_port=options["arm_port"],
             pfsense_port=options["pfsense_port"],
+            dns_port=options["dns_port"],
             profile=options["profile"],
             gateway_seconds=options["gateway_seconds"],
             lab=options["lab"],
@@ -62,6 +64,7 @@ class Command(BaseCommand):
             "Sandboxes running (profile %s):\n"
             "  ARM (Azure)  %s  subscription %s\n"
             "  pfSense      %s\n"
+            "  DNS          %s (UDP; the sandbox's DDNS names)\n"
             "  CA file      %s\n"
             "Point a site at them with the wizard's 'Use the sandbox' button, or read %s.\n"
             % (
@@ -69,6 +72,7 @@ class Command(BaseCommand):
                 info["arm_base_url"],
                 info["subscription_id"],
                 info["pfsense_url"],
+                info["dns_server"],
                 info["ca_file"],
                 path,
             )

@@ -138,7 +138,7 @@ class WorldLink(ArmStore):
         fqdn = lprops.get("fqdn", "") if not lprops.get("gatewayIpAddress") else ""
         lng_ip = lprops.get("gatewayIpAddress", "")
         if fqdn and self.world is not None:
-            lng_ip = self.world.dns.get(fqdn, "")
+            lng_ip = self.world.lookup(fqdn)
         return AzureEnd(
             connection_id=rec["body"]["id"],
             gateway_public_ips=tuple(pips),
