@@ -255,6 +255,8 @@ S2SVPN_SANDBOX_PROFILE = env("S2SVPN_SANDBOX_PROFILE", "default")  # real | defa
 S2SVPN_SANDBOX_DIR = Path(env("S2SVPN_SANDBOX_DIR", str(VAR_DIR / "sandbox")))
 # A role definition JSON file the ARM sandbox enforces (empty: no authorization checks)
 S2SVPN_SANDBOX_ARM_ROLE = env("S2SVPN_SANDBOX_ARM_ROLE", "")
+# Multiplies every ARM sandbox duration and Retry-After (0.01: the `real` profile 100x faster)
+S2SVPN_SANDBOX_TIME_SCALE = env_float("S2SVPN_SANDBOX_TIME_SCALE", 1.0)
 
 # Alerts: Django's email backend plus Apprise URLs per site.
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -33,6 +33,12 @@ class Command(BaseCommand):
             help="real: gateway 30 min; default: about 60 s; fast: near zero.",
         )
         parser.add_argument("--gateway-seconds", type=float, default=None)
+        parser.add_argument(
+            "--time-scale",
+            type=float,
+            default=settings.S2SVPN_SANDBOX_TIME_SCALE,
+            help="Multiply every ARM duration and Retry-After (0.01: the real profile 100x faster).",
+        )
         parser.add_argument("--dir", default=str(settings.S2SVPN_SANDBOX_DIR))
         parser.add_argument(
             "--arm-role",
@@ -57,6 +63,7 @@ class Command(BaseCommand):
             gateway_seconds=options["gateway_seconds"],
             lab=options["lab"],
             arm_role=options["arm_role"] or None,
+            time_scale=options["time_scale"],
         )
         info = sandboxes.connection_info()
         path = sandboxes.write_connection_file(state_dir / "connection.json")

@@ -302,26 +302,31 @@ class Gateways(ArmStore):
                 "MissingParameter",
                 "The 'peer' query parameter is required for getAdvertisedRoutes.",
             )
-        duration = self.timing.other_seconds
+        location = rec["body"].get("location", "")
         if action == "reset":
             self._refuse_while_gateway_busy(rec)
             rec["reset_counter"] = int(rec.get("reset_counter", 0)) + 1
-            op = self._begin(
-                rec, "post", "reset", duration, rec["body"].get("location", ""), state="Updating"
-            )
+            duration = self._scaled(self.timing.other_seconds)
+            op = self._begin(rec, "post", "reset", duration, location, state="Updating")
             rec["body"]["etag"] = new_etag()
             self._save()
             self._sync_world()
         else:
+            # A BGP read (tens of seconds on real Azure, polled at its Retry-After) changes no
+            # resource: nothing to persist (a monitor polling many sites would otherwise rewrite
+            # the whole state file three times per site and cycle).
             op = self._new_op(
                 "post",
                 rid,
                 action,
-                min(duration, 5.0),
-                rec["body"].get("location", ""),
+                self._scaled(self.timing.bgp_seconds()),
+                location,
                 peer=query.get("peer", ""),
+                retry_after=self._scaled(self.timing.bgp_retry_after),
             )
-            # A read-only action changes no resource: nothing to persist (a monitor polling many
-            # sites would otherwise rewrite the whole state file three times per site and cycle).
-        status_url, location = self._op_urls(op)
-        return 202, {"Location": location, "Azure-AsyncOperation": status_url}, None
+        status_url, result_url = self._op_urls(op)
+        return (
+            202,
+            {"Location": result_url, "Azure-AsyncOperation": status_url, **self._wait(op)},
+            None,
+        )

@@ -22,6 +22,7 @@ from s2svpn.sandbox.arm.store import (
     now_iso,
     ref_id,
 )
+from s2svpn.sandbox.arm.throttle import retry_after
 from s2svpn.sandbox.armstate import ArmError
 
 
@@ -78,12 +79,22 @@ class Operations(ArmStore):
             for sub_key in [k for k in self._state["resources"] if k.startswith(key + "/subnets/")]:
                 self._state["resources"].pop(sub_key, None)
 
+    def _scaled(self, seconds: float) -> float:
+        """Seconds of a profile as the clock sees them (``timing.time_scale`` compresses time)."""
+        return float(seconds) * self.timing.time_scale
+
     def _duration(self, seg: str) -> float:
-        return float(
+        return self._scaled(
             self.timing.gateway_seconds
             if seg == "virtualNetworkGateways"
             else self.timing.other_seconds
         )
+
+    def _wait(self, op: dict[str, Any]) -> dict[str, str]:
+        """``Retry-After`` for an operation that asks pollers to wait (real Azure's BGP reads)."""
+        if not op.get("retry_after"):
+            return {}
+        return retry_after(op["retry_after"], self.timing.time_scale)
 
     def _new_op(
         self, kind: str, resource_id: str, action: str, duration: float, location: str, **extra: Any
@@ -166,9 +177,9 @@ class Operations(ArmStore):
             }
             if done:
                 body["endTime"] = now_iso(op["start"] + op["duration"])
-            return 200, {}, body
+            return 200, {} if done else self._wait(op), body
         if not done:
-            return 202, {"Location": self._op_urls(op)[1]}, None
+            return 202, {"Location": self._op_urls(op)[1], **self._wait(op)}, None
         if op["kind"] == "delete":
             return 204, {}, None
         if op["kind"] == "post":

@@ -271,7 +271,7 @@ class Resources(ArmStore):
             "put",
             rec["body"]["id"] + "/sharedkey",
             "sharedkey",
-            self.timing.other_seconds,
+            self._scaled(self.timing.other_seconds),
             rec["body"].get("location", ""),
         )
         self._save()

@@ -21,19 +21,20 @@ import random
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from s2svpn.sandbox import armstate as rules
-from s2svpn.sandbox.arm.authz import Role
+from s2svpn.sandbox.arm.authz import PRINCIPAL, Role
 from s2svpn.sandbox.arm.bgp import BgpSimulation
 from s2svpn.sandbox.arm.gateways import Gateways
 from s2svpn.sandbox.arm.operations import Operations
 from s2svpn.sandbox.arm.resources import Resources
 from s2svpn.sandbox.arm.routing import Routing
 from s2svpn.sandbox.arm.store import SUBSCRIPTION_ID, TYPES, id_key, new_etag
+from s2svpn.sandbox.arm.throttle import Throttle, refusal_message
 from s2svpn.sandbox.arm.validate import Validation
 from s2svpn.sandbox.arm.world_link import WorldLink
 from s2svpn.sandbox.https import Listener, Reply
@@ -43,17 +44,34 @@ from s2svpn.sandbox.world import World
 
 @dataclass
 class SandboxTiming:
-    """How long operations take (seconds). Mutable at run time."""
+    """How long operations take (seconds). Mutable at run time.
+
+    ``bgp_read_seconds``: getBgpPeerStatus / getLearnedRoutes / getAdvertisedRoutes (None: as
+    other operations, at most 5 s; real Azure takes tens of seconds), whose 202s carry
+    ``Retry-After: bgp_retry_after`` when it is set. ``time_scale`` multiplies every duration and
+    wait (and speeds up throttling's refill): 0.01 runs a profile 100 times faster, its waits then
+    in ``retry-after-ms`` (see :func:`s2svpn.sandbox.arm.throttle.retry_after`).
+    """
 
     gateway_seconds: float = 60.0
     other_seconds: float = 1.5
+    bgp_read_seconds: float | None = None
+    bgp_retry_after: float = 0.0
+    time_scale: float = 1.0
+
+    def bgp_seconds(self) -> float:
+        if self.bgp_read_seconds is not None:
+            return self.bgp_read_seconds
+        return min(self.other_seconds, 5.0)
 
 
 PROFILES = {
-    "real": SandboxTiming(gateway_seconds=1800.0, other_seconds=20.0),
+    # Azure's pace: a 30 min gateway, BGP reads of 30 s polled every 10 s, and ARM throttling on
+    "real": SandboxTiming(1800.0, 20.0, bgp_read_seconds=30.0, bgp_retry_after=10.0),
     "default": SandboxTiming(gateway_seconds=60.0, other_seconds=1.5),
     "fast": SandboxTiming(gateway_seconds=0.0, other_seconds=0.0),
 }
+THROTTLED_PROFILES = {"real"}
 
 
 @dataclass
@@ -68,6 +86,11 @@ class SandboxFaults:
     slow_seconds: float = 0.0
     retry_after: int = 0
     seed: int | None = None
+
+
+def _subscription_of(target: str) -> str:
+    parts = [p for p in urlsplit(target).path.split("/") if p]
+    return parts[1].lower() if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -94,11 +117,15 @@ class ArmSandbox(Routing, Resources, Validation, Gateways, BgpSimulation, Operat
                 raise ValueError(
                     f"unknown sandbox profile {profile!r}: use one of {', '.join(PROFILES)}"
                 )
-            base = PROFILES[profile]
-            self.timing = SandboxTiming(base.gateway_seconds, base.other_seconds)
+            self.timing = replace(PROFILES[profile])
         else:
             self.timing = profile
         self.faults = SandboxFaults()
+        self.throttle = Throttle(
+            clock=lambda: self.clock(),
+            scale=lambda: self.timing.time_scale,
+            enabled=isinstance(profile, str) and profile in THROTTLED_PROFILES,
+        )
         self.enforce_role(role)
         self.world = world
         self.host = host
@@ -254,6 +281,7 @@ class ArmSandbox(Routing, Resources, Validation, Gateways, BgpSimulation, Operat
             return None
         if fault == "slow":
             time.sleep(self.faults.slow_seconds)
+        limits, empty = self.throttle.take(_subscription_of(target), method)
         if fault == "429":
             retry = {"Retry-After": str(self.faults.retry_after)} if self.faults.retry_after else {}
             answer = (
@@ -263,9 +291,15 @@ class ArmSandbox(Routing, Resources, Validation, Gateways, BgpSimulation, Operat
             )
         elif fault == "500":
             answer = 500, {}, _error("InternalServerError", "An error occurred. Retry later.")
+        elif empty:
+            with self._lock:
+                self.calls.append((method, urlsplit(target).path))
+            message = refusal_message(self.subscription_id, empty, PRINCIPAL, limits)
+            answer = 429, {}, _error("SubscriptionRequestsThrottled", message)
         else:
             answer = self.handle(method, target, headers, body)
         status, extra, payload = answer
+        extra = {**limits, **extra}
         data = b"" if payload is None or status == 204 else json.dumps(payload).encode()
         request_id = str(uuid.uuid4())
         out = {
