@@ -9,6 +9,7 @@
 * ``Sample`` — one row per site per hour (or per day once older than a week), upserted by every
   poll: byte counters and prefix counts. Retention: ``S2SVPN_RETENTION_DAYS``.
 * ``Alert`` — every alert sent (or muted), so an incident alerts exactly once.
+* ``PollLease`` — which poll holds a site right now: one poll per site at a time, whoever asks.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class Snapshot(models.Model):
     incident_started = models.DateTimeField(null=True, blank=True)
     incident_alerted = models.BooleanField(default=False)
     flapping_alerted_at = models.DateTimeField(null=True, blank=True)
+    # Polls stored so far: each stored poll's transitions carry the next number (``Transition.seq``)
+    polls = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["verdict"])]
@@ -82,10 +85,18 @@ class Transition(models.Model):
     new = models.CharField(max_length=64)
     reason = models.CharField(max_length=500, blank=True)
     at = models.DateTimeField(db_index=True)
+    # The stored poll this change came from (Snapshot.polls after it): two polls computed against
+    # the same snapshot cannot both write a change (rows from before the numbering have none).
+    seq = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["site", "dimension", "at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "dimension", "seq"], name="one_change_per_dimension_per_poll"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.site} {self.dimension}: {self.old or '∅'} → {self.new}"
@@ -145,3 +156,18 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class PollLease(models.Model):
+    """A site being polled: the poll that claimed it (``holder``) until ``until``. A second poll
+    of the same site finds the lease held and leaves the site to the first (one poll per site at
+    a time, whoever asks: beat's cycle, a finished run, "Poll now")."""
+
+    site = models.OneToOneField(
+        Site, on_delete=models.CASCADE, primary_key=True, related_name="poll_lease"
+    )
+    holder = models.CharField(max_length=32, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.site} polled by {self.holder or 'nobody'}"

@@ -26,13 +26,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from monitor import storage
+from monitor import leases, storage
 from monitor.readings import DnsReading, Reading
 from s2svpn.intent import SiteIntent
 from s2svpn.status import EndStatus, TunnelState
-from wizard.models import Site, SiteStatus
+from wizard.models import Run, RunKind, Site, SiteStatus
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +191,19 @@ def _resolve(fqdn: str, site: Site) -> DnsReading:
     return DnsReading(fqdn=fqdn, address=result.address, ttl=result.ttl)
 
 
+def monitored_sites() -> QuerySet[Site]:
+    """The sites the monitor watches: the active ones, and those whose latest run is a pfSense
+    push (running, or failed): a push leaves Azure and the tunnel in place, so reading them is
+    safe and the status page keeps moving while it runs."""
+    latest_kind = Run.objects.filter(site=OuterRef("pk")).order_by("-created", "-pk").values("kind")
+    pushed = Q(status__in=[SiteStatus.PROVISIONING, SiteStatus.FAILED], latest_kind=RunKind.PUSH)
+    return Site.objects.alias(latest_kind=Subquery(latest_kind[:1])).filter(
+        Q(status=SiteStatus.ACTIVE) | pushed
+    )
+
+
 def pollable_sites() -> list[Site]:
-    return list(Site.objects.filter(status=SiteStatus.ACTIVE).order_by("pk"))
+    return list(monitored_sites().order_by("pk"))
 
 
 def poll_sites(
@@ -350,6 +363,16 @@ def _pfsense_key(client: Any, intent: SiteIntent, psk: str) -> bool | None:
     return hmac.compare_digest(str(phase1["pre_shared_key"]).encode(), psk.encode())
 
 
+def _store(readings: list[Reading], sites: dict[int, Site]) -> storage.Outcome:
+    """Store; if another writer stored one of these sites meanwhile (a lease that expired under
+    a very slow cycle), store again against what it wrote: its changes are not written twice."""
+    try:
+        return storage.record(readings, sites=sites)
+    except IntegrityError:
+        log.warning("monitor: another poll stored some of these sites first; storing again")
+        return storage.record(readings, sites=sites)
+
+
 @dataclass
 class CycleResult:
     sites: int
@@ -360,15 +383,22 @@ class CycleResult:
 
 
 def run_cycle(site_ids: Iterable[int] | None = None) -> CycleResult:
-    """Poll (all active sites, or the given ones), store, alert. Returns counts for logs."""
+    """Poll (all monitored sites, or the given ones), store, alert. Returns counts for logs.
+
+    Only the sites this cycle can claim are polled: a site another poll holds is left to it."""
     started = time.monotonic()
     if site_ids is None:
         sites = pollable_sites()
     else:
         sites = list(Site.objects.filter(pk__in=list(site_ids)).order_by("pk"))
-    readings = poll_sites(sites)
-    stored = time.monotonic()
-    outcome = storage.record(readings, sites={s.pk: s for s in sites})
+    holder, claimed = leases.claim([s.pk for s in sites], 2 * cycle_budget() + poll_timeout())
+    try:
+        sites = [s for s in sites if s.pk in claimed]
+        readings = poll_sites(sites)
+        stored = time.monotonic()
+        outcome = _store(readings, {s.pk: s for s in sites})
+    finally:
+        leases.release(holder)
     now = time.monotonic()
     result = CycleResult(
         len(sites), now - started, outcome.transitions, outcome.alerts, now - stored

@@ -43,6 +43,7 @@ SNAPSHOT_FIELDS = [
     "incident_started",
     "incident_alerted",
     "flapping_alerted_at",
+    "polls",
 ]
 DIMENSIONS = ("tunnel_azure", "tunnel_pfsense", "bgp_azure", "bgp_pfsense", "ddns", "verdict")
 
@@ -97,7 +98,11 @@ def record(
     sites: dict[int, Site] | None = None,
     send: bool = True,
 ) -> Outcome:
-    """Store one cycle. ``send=False`` decides and records alerts without delivering them."""
+    """Store one cycle. ``send=False`` decides and records alerts without delivering them.
+
+    Raises ``IntegrityError`` (and stores nothing) when another writer stored one of these sites
+    after this call read its snapshot: the transitions computed here would repeat its own
+    (``Transition.seq``); storing again computes them against what it wrote."""
     readings = list(readings)
     outcome = Outcome()
     if not readings:
@@ -151,6 +156,7 @@ def record(
             tunnel_address=up_address,
         )
         result = assess(reading.azure, reading.pfsense, intent, facts, _azure_bgp_ips(site))
+        seq = (snap.polls if snap else 0) + 1
         old_states = (snap.states if snap else {}) or {}
         for dim in DIMENSIONS:
             new = result.states.get(dim, "")
@@ -168,6 +174,7 @@ def record(
                     new=new,
                     reason=reason[:500],
                     at=reading.at,
+                    seq=seq,
                 )
             )
         dns_json = {
@@ -188,6 +195,7 @@ def record(
             "reason": result.reason[:500],
             "findings": [f.as_dict() for f in result.findings],
             "summary": halves_summary(reading.azure, reading.pfsense, intent),
+            "polls": seq,
         }
         old_verdict = snap.verdict if snap else ""
         if snap is None:

@@ -20,9 +20,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from monitor import clock, present
+from monitor import clock, poller, present
 from monitor.models import VERDICT_ORDER, Alert, Transition
-from wizard.models import Site, SiteStatus
+from wizard.models import Site
 from wizard.views.common import enqueue
 
 FILTERS = ("down", "degraded", "unknown", "healthy", "nodata")
@@ -33,7 +33,7 @@ def _page_size() -> int:
 
 
 def monitored_sites():
-    return Site.objects.filter(status=SiteStatus.ACTIVE)
+    return poller.monitored_sites()  # active sites, and those a pfSense push is working on
 
 
 def status_page(request: HttpRequest) -> HttpResponse:
