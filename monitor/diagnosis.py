@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from monitor.observations import azure_peer, learned_prefixes, pfsense_peer, proposal_differences
+from s2svpn import activeactive_status
 from s2svpn.intent import SiteIntent
 from s2svpn.status import BgpPeer, BgpState, EndStatus, TunnelState
 
@@ -385,6 +386,8 @@ def assess(
         "ddns": dns.error or (f"{dns.fqdn} resolves to {dns.address}" if dns.address else ""),
     }
     verdict, reason = _verdict(azure, pfsense, intent, dns, az_peer, pf_peer)
+    # Active-active: one of the two tunnels down is Degraded, naming the instance.
+    verdict, reason = activeactive_status.verdict(verdict, reason, azure, pfsense, intent)
     findings = tuple(diagnose(azure, pfsense, intent, dns, azure_bgp_ips))
     states["verdict"] = verdict
     reasons["verdict"] = reason

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from monitor import leases, storage
 from monitor.readings import DnsReading, Reading
+from s2svpn import activeactive_status
 from s2svpn.intent import SiteIntent
 from s2svpn.status import EndStatus, TunnelState
 from wizard.models import Run, RunKind, Site, SiteStatus
@@ -237,13 +238,17 @@ def poll_sites(
                 pool,
                 _read,
                 "Azure",
-                lambda s=site, i=intent: clients.client(s, "azure").read_status(i),
+                lambda s=site, i=intent: activeactive_status.annotate_azure(
+                    clients.client(s, "azure").read_status(i), i
+                ),
             )
             fp = _Job(
                 pool,
                 _read,
                 "pfSense",
-                lambda s=site, i=intent: clients.client(s, "pfsense").read_status(i),
+                lambda s=site, i=intent: activeactive_status.read_pfsense(
+                    clients.client(s, "pfsense"), i
+                ),
             )
             fd = (
                 _Job(pool, _resolve, intent.onprem_fqdn, site)

@@ -82,6 +82,8 @@ class Half:
     sent: str
     learned: list[str]
     advertised: list[str]
+    # Active-active: one row per gateway instance (s2svpn.activeactive_status), else empty.
+    instances: list[dict[str, Any]] = field(default_factory=list)
 
 
 def half(name: str, end: EndStatus, peer: BgpPeer | None, policy_text: str) -> Half:
@@ -122,6 +124,15 @@ def half(name: str, end: EndStatus, peer: BgpPeer | None, policy_text: str) -> H
         sent=str(peer.prefixes_sent) if peer and peer.prefixes_sent is not None else "—",
         learned=learned_prefixes(end),
         advertised=advertised_prefixes(end),
+        instances=[
+            {
+                **row,
+                "bgp_label": BGP_LABELS.get(row.get("bgp", ""), row.get("bgp", "")),
+                "bgp_css": bgp_css(row.get("bgp", "")),
+                "tunnel_css": TUNNEL_CSS.get(row.get("tunnel", ""), "unknown"),
+            }
+            for row in end.details.get("instances") or []
+        ],
     )
 
 

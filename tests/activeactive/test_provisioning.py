@@ -65,3 +65,35 @@ def test_teardown_removes_both_tunnels(db, boxes, dns, settings):
     assert pf.find_phase1(descr="s2svpn:home") is None
     assert pf.find_phase1(descr="s2svpn:home#2") is None
     assert pf.read_frr_sections()["frrbgpneighbors"] == []
+
+
+def poll(site: Site):
+    from monitor.models import Snapshot
+
+    poller.run_cycle([site.pk])
+    return Snapshot.objects.get(site=site)
+
+
+def test_one_stopped_instance_is_degraded_with_one_alert_naming_it(
+    db, boxes, dns, settings, webhook, alice
+):
+    site = provision(boxes, settings)
+    site.apprise_urls = webhook.url
+    site.save()
+    snap = poll(site)
+    assert snap.verdict == "healthy", snap.reason
+    page = alice.get(f"/status/{site.slug}/").content.decode()
+    assert "172.16.19.228" in page and "172.16.19.229" in page
+
+    gateway = azure_client(site).get_gateway(site.get_intent())
+    second_ip = gateway.instances[1].tunnel_ips[0]
+    boxes.world.stopped_instances.add(second_ip)  # Azure maintains instance 1
+    snap = poll(site)
+    assert snap.verdict == "degraded", snap.reason
+    assert f"instance 1 (public IP {second_ip}, BGP 172.16.19.229)" in snap.reason
+    assert "instance 0" not in snap.reason
+    poll(site)  # still degraded: no second alert
+    assert len(webhook.titles) == 1 and "egraded" in webhook.titles[0]
+
+    boxes.world.stopped_instances.clear()
+    assert poll(site).verdict == "healthy"
