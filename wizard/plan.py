@@ -178,7 +178,8 @@ def azure_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list
         "type": "Vpn, RouteBased",
         "SKU": f"{intent.sku} ({intent.generation})",
         "BGP ASN": intent.azure_asn,
-        "BGP IP": bgp_ip + (" (APIPA)" if intent.bgp_mode == "apipa" else ""),
+        "BGP IP": (_instance_bgp_ips(intent, facts) if intent.active_active else bgp_ip)
+        + (" (APIPA)" if intent.bgp_mode == "apipa" else ""),
         "active-active": "yes" if intent.active_active else "no",
         "public IP(s)": ", ".join(intent.public_ip_names),
     }
@@ -204,15 +205,48 @@ def azure_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list
     return objects
 
 
+def _tunnels(intent: SiteIntent, facts: dict[str, Any]) -> list:
+    """An active-active site's two tunnels (s2svpn.activeactive), from the run's facts or predicted."""
+    from s2svpn import activeactive
+
+    public_ips = facts.get("azure_public_ips") or []
+    try:
+        return activeactive.tunnels(intent, public_ips, facts.get("azure_bgp_ips") or [])
+    except (ValueError, KeyError):
+        return []
+
+
+def _instance_bgp_ips(intent: SiteIntent, facts: dict[str, Any]) -> str:
+    ips = [f"{t.azure_bgp_ip} (instance {t.index})" for t in _tunnels(intent, facts)]
+    return ", ".join(ips) or "one per instance, assigned by Azure"
+
+
 def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list[PlanObject]:
     from s2svpn.pfsense_plan import desired_pfsense
 
+    if intent.active_active and "tunnel" not in facts:
+        # One phase 1, VTI, rule set and BGP neighbour per gateway instance.
+        return [
+            item
+            for t in _tunnels(intent, facts)
+            for item in pfsense_objects(
+                site,
+                t.intent,
+                {
+                    **facts,
+                    "azure_public_ip": t.azure_public_ip,
+                    "azure_bgp_ip": t.azure_bgp_ip,
+                    "tunnel": t.label,
+                },
+            )
+        ]
     again: Action = "reuse" if _provisioned(site) else "create"
     public_ip = facts.get("azure_public_ip") or AZURE_PUBLIC_IP_PENDING
     bgp_ip = azure_bgp_ip(intent, facts)
     objects: list[PlanObject] = []
     pre = _wizard(site).get("pfsense") or {}
-    if pre.get("frr_installed") is False and _wizard(site).get("install_frr", True):
+    first = not intent.instance
+    if first and pre.get("frr_installed") is False and _wizard(site).get("install_frr", True):
         objects.append(
             PlanObject("pfsense", "Package", "pfSense-pkg-frr", {"why": "BGP on pfSense"}, "create")
         )
@@ -302,7 +336,7 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
         PlanObject(
             "pfsense",
             "FRR BGP",
-            f"AS {bgp['asnum']}",
+            f"AS {bgp['asnum']}" + (f" - {facts['tunnel']}" if facts.get("tunnel") else ""),
             {
                 "router id": bgp["routerid"],
                 "neighbor": f"{neighbor['peer']} remote-as {neighbor['asnum']}",
