@@ -14,9 +14,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "s2svpn.settings")
 # before Django reads its settings (a no-op when they do already).
 prepare()
 
-app = Celery("s2svpn")
+app = Celery("s2svpn", task_cls="s2svpn.broker:Task")  # a broker outage never raises
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Worker and beat heartbeats, the reconnect guard, beat's one-pending-copy rule (signal hooks).
+import s2svpn.beat  # noqa: E402
+import s2svpn.heartbeat  # noqa: E402, F401
 
 
 @worker_init.connect

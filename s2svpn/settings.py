@@ -1,10 +1,11 @@
 """Settings, read from the environment (every variable is listed in .env.example).
 
-With nothing configured s2svpn runs self-contained: SQLite and an embedded Celery broker (kombu's
-filesystem transport) under ``./var/``, and a generated ``SECRET_KEY`` and field-encryption key in
-``./var/`` (mode 0600, written at first start by ``s2svpn.vardir.prepare``, which the entry points
-call). ``DATABASE_URL`` switches to PostgreSQL, ``REDIS_URL`` to Redis. Importing this module
-writes nothing, and a value that cannot be read is an ``ImproperlyConfigured`` naming its variable.
+With nothing configured s2svpn runs self-contained: SQLite under ``./var/``, an embedded Redis as
+Celery broker and cache (run by ``manage.py up`` on a unix socket under ``./var/redis/``), and a
+generated ``SECRET_KEY`` and field-encryption key in ``./var/`` (mode 0600, written at first start
+by ``s2svpn.vardir.prepare``, which the entry points call). ``DATABASE_URL`` switches to
+PostgreSQL, ``REDIS_URL`` to Redis. Importing this module writes nothing, and a value that cannot
+be read is an ``ImproperlyConfigured`` naming its variable.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "s2svpn.middleware.BrokerDownMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -188,28 +190,36 @@ if not DEBUG:
 if env_bool("S2SVPN_SECURE_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under ./var/broker.
+# Celery broker and cache: the Redis at REDIS_URL, else the embedded Redis that `manage.py up`
+# runs on a unix socket under var/ (s2svpn/broker.py): one code path either way.
+EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis" / "redis.sock"
 REDIS_URL = env("REDIS_URL")
-BROKER_DIR = VAR_DIR / "broker"
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-    # Several s2svpn instances (or test sessions) can share one Redis under different prefixes.
-    if env("S2SVPN_BROKER_PREFIX"):
-        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env("S2SVPN_BROKER_PREFIX")
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+EMBEDDED_REDIS = not REDIS_URL
+# kombu spells a unix socket redis+socket:///path, redis-py (the cache) unix:///path.
+CELERY_BROKER_URL = (REDIS_URL or f"unix://{EMBEDDED_REDIS_SOCKET}").replace(
+    "unix://", "redis+socket://", 1
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Several s2svpn instances (or test sessions) can share one Redis under different prefixes.
+if env("S2SVPN_BROKER_PREFIX"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env("S2SVPN_BROKER_PREFIX")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL or f"unix://{EMBEDDED_REDIS_SOCKET}",
     }
-else:
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "in"),
-        "data_folder_out": str(BROKER_DIR / "in"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-    }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+}
+# A worker never gives up on a broker that went away (Celery's default is 100 attempts).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Beat skips a periodic task whose previous copy is still queued (s2svpn/beat.py).
+CELERY_BEAT_SCHEDULER = "s2svpn.beat:Scheduler"
+# Workers record a heartbeat row this often; one silent for S2SVPN_WORKER_DEAD_AFTER seconds is
+# dead (its steps are re-dispatched); /healthz/ says "worker": "missing" after S2SVPN_WORKER_MISSING.
+S2SVPN_WORKER_HEARTBEAT = env_float("S2SVPN_WORKER_HEARTBEAT", 2.0)
+S2SVPN_WORKER_DEAD_AFTER = env_float("S2SVPN_WORKER_DEAD_AFTER", 10.0)
+S2SVPN_WORKER_MISSING = env_float("S2SVPN_WORKER_MISSING", 60.0)
+# A re-check this many seconds overdue (its message lost with a worker or the broker) is sent again.
+S2SVPN_RECHECK_SLACK = env_float("S2SVPN_RECHECK_SLACK", 10.0)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

@@ -41,12 +41,13 @@ GENERATED = {
 
 
 def prepare() -> Path:
-    """Create the state directory, the embedded broker's folders and the static root, and
-    generate each key the environment does not give (once; several processes may race here)."""
+    """Create the state directory, the embedded Redis's folder (its unix socket) and the static
+    root, and generate each key the environment does not give (once; several processes may race
+    here)."""
     root = var_dir()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for sub in ("broker/in", "broker/processed", "broker/control", "static"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / "redis").mkdir(exist_ok=True, mode=0o700)
+    (root / "static").mkdir(exist_ok=True)
     for filename, (variables, make) in GENERATED.items():
         if any(os.environ.get(name) for name in variables):
             continue

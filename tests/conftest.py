@@ -101,6 +101,30 @@ class CeleryProcesses:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedded_redis(tmp_path_factory):
+    """The embedded broker of ``make run`` (s2svpn/broker.py), one per test session: Celery's
+    broker and the cache of the test process, as under ``manage.py up``."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from s2svpn.broker import EmbeddedRedis
+    from s2svpn.celery import app
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    caches = {"default": {**settings.CACHES["default"], "LOCATION": server.url}}
+    old = app.conf.broker_url
+    with override_settings(CACHES=caches, CELERY_BROKER_URL=server.broker_url):
+        app.conf.broker_url = server.broker_url
+        _reset_broker_pools(app)
+        try:
+            yield server
+        finally:
+            app.conf.broker_url = old
+            _reset_broker_pools(app)
+    server.stop()
+
+
 def _database_url(settings_dict: dict) -> str:
     engine = settings_dict["ENGINE"]
     if engine.endswith("sqlite3"):
@@ -125,7 +149,19 @@ def _reset_broker_pools(app) -> None:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path, settings):
+def celery_env() -> dict[str, str]:
+    """Extra environment for ``celery_worker``'s processes (parametrize it to override)."""
+    return {}
+
+
+@pytest.fixture
+def celery_redis_url() -> str:
+    """The Redis ``celery_worker`` runs on (override it to give a test a Redis of its own)."""
+    return os.environ.get("S2SVPN_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, settings, celery_env, celery_redis_url):
     """A real worker + beat on the real Redis of this machine, sharing the test database."""
     import uuid
 
@@ -134,12 +170,12 @@ def celery_worker(transactional_db, tmp_path, settings):
 
     from s2svpn.celery import app
 
-    redis_url = os.environ.get("S2SVPN_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    redis_url = celery_redis_url
     # A key prefix of this test alone: concurrent test sessions never see each other's tasks.
     prefix = f"s2svpn-test-{uuid.uuid4().hex[:12]}:"
     redis.Redis.from_url(redis_url).ping()
     old = (app.conf.broker_url, app.conf.broker_transport_options)
-    app.conf.broker_url = redis_url
+    app.conf.broker_url = redis_url.replace("unix://", "redis+socket://", 1)  # as settings do
     app.conf.broker_transport_options = {"visibility_timeout": 3600, "global_keyprefix": prefix}
     _reset_broker_pools(app)
     env = {
@@ -152,6 +188,7 @@ def celery_worker(transactional_db, tmp_path, settings):
         "S2SVPN_RESUME_INTERVAL": "1",
         "S2SVPN_STEP_BACKOFF": "0.2",
         "S2SVPN_POLL_INTERVAL": os.environ.get("S2SVPN_TEST_POLL_INTERVAL", "3600"),
+        **celery_env,
     }
     env.pop("PYTEST_CURRENT_TEST", None)
     procs = CeleryProcesses(env, tmp_path)

@@ -6,8 +6,8 @@ Rules that make a run survive anything:
   running it twice is harmless. It returns ``Done`` or ``Wait`` (re-check later) or raises
   ``ClientError`` (permanent: the run fails with the message; transient: retried with backoff).
 * A worker claims a step with a lease (an UPDATE guarded by state and lease), so two workers never
-  run the same step at once; if the worker dies, the lease expires and ``resume_runs`` (beat)
-  dispatches the step again.
+  run the same step at once; if the worker dies, ``resume_runs`` (beat) dispatches the step
+  again (``wizard.watchdog``: at once when the worker's heartbeat stops, else when the lease ends).
 * Nothing long happens inside a task: the VPN gateway build is a ``Wait`` that re-checks with a
   countdown, so no worker is held for 45 minutes.
 * Only ids travel in task messages; tasks are enqueued after the transaction commits.
@@ -124,8 +124,13 @@ def claim(step_id: int) -> Step | None:
     """Take the lease on a step, or None if it is not ours to run (done, or held by a live worker)."""
     now = timezone.now()
     lease = now + timedelta(seconds=settings.S2SVPN_STEP_LEASE)
-    claimable = Q(state__in=[StepState.QUEUED, StepState.WAITING]) | Q(
-        state=StepState.RUNNING, lease_until__lt=now
+    # A WAITING step only once its re-check is due: a second copy of its message (sent again by
+    # wizard.watchdog, or restored by the broker) finds it not due and ends there.
+    claimable = (
+        Q(state=StepState.QUEUED)
+        | Q(state=StepState.WAITING, next_check_at__lte=now + timedelta(seconds=1))
+        | Q(state=StepState.WAITING, next_check_at__isnull=True)
+        | Q(state=StepState.RUNNING, lease_until__lt=now)
     )
     with transaction.atomic():
         updated = (
@@ -242,23 +247,6 @@ def _finish_errored(run_id: int) -> None:
         run = Run.objects.select_for_update().get(pk=run_id)
         failed = run.steps.filter(state=StepState.FAILED).first()
         _finish(run, RunStatus.ERRORED, failed.error if failed else "internal error")
-
-
-def stale_steps() -> list[int]:
-    """Steps a dead worker left behind, or whose re-check message was lost: dispatch them again."""
-    now = timezone.now()
-    grace = timedelta(seconds=settings.S2SVPN_STEP_LEASE)
-    live = Step.objects.filter(run__active=True).exclude(run__status__in=TERMINAL)
-    stale = live.filter(
-        Q(state=StepState.RUNNING, lease_until__lt=now)
-        | Q(state=StepState.WAITING, next_check_at__lt=now - grace)
-        | Q(state=StepState.QUEUED, queued_at__lt=now - grace)
-    )
-    ids = list(stale.values_list("pk", flat=True))
-    if ids:
-        Step.objects.filter(pk__in=ids, state=StepState.QUEUED).update(queued_at=now)
-        Step.objects.filter(pk__in=ids, state=StepState.WAITING).update(next_check_at=now)
-    return ids
 
 
 def active_run_ids() -> list[int]:

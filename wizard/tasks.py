@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
-from wizard import engine
+from wizard import engine, watchdog
 
 
 def dispatch(run_id: int) -> None:
@@ -35,7 +35,8 @@ def execute_step(step_id: int) -> None:
 @shared_task
 def resume_runs() -> int:
     """Beat: re-dispatch what crashed workers left behind, and nudge every active run."""
-    stale = engine.stale_steps()
+    stale = watchdog.stale_steps()
+    watchdog.prune_heartbeats()
     for step_id in stale:
         execute_step.delay(step_id)
     for run_id in engine.active_run_ids():

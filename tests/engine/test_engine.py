@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from wizard import engine, runs
+from wizard import engine, runs, watchdog
 from wizard.context import StepContext
 from wizard.models import Run, RunKind, Site, Step, StepState
 from wizard.signals import run_finished
@@ -57,9 +57,9 @@ def test_steps_a_dead_worker_left_running_are_found_again(site):
     run = make_run(site)
     (step_id, *_) = engine.advance(run.pk)
     engine.claim(step_id)
-    assert engine.stale_steps() == []
+    assert watchdog.stale_steps() == []
     Step.objects.filter(pk=step_id).update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert engine.stale_steps() == [step_id]
+    assert watchdog.stale_steps() == [step_id]
 
 
 def test_a_site_has_one_active_run_at_a_time(site):

@@ -46,11 +46,39 @@ def test_the_login_page_and_healthz_are_public(client):
     assert client.get("/healthz/").status_code in (200, 503)
 
 
+def a_heartbeat(kind: str = "worker", seconds_ago: float = 0.0):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from s2svpn.models import WorkerBeat
+
+    at = timezone.now() - timedelta(seconds=seconds_ago)
+    return WorkerBeat.objects.create(name=f"{kind}@test", kind=kind, started=at, beat_at=at)
+
+
 @pytest.mark.django_db
-def test_healthz_answers_200_when_database_and_broker_respond(client):
+def test_healthz_answers_200_when_database_broker_and_a_worker_respond(client):
+    a_heartbeat("worker")
+    a_heartbeat("beat")
     response = client.get("/healthz/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "worker": "ok",
+        "beat": "ok",
+    }
+
+
+@pytest.mark.django_db
+def test_healthz_fails_and_says_worker_missing_when_no_worker_beat_for_a_minute(client):
+    a_heartbeat("worker", seconds_ago=61)
+    response = client.get("/healthz/")
+    assert response.status_code == 503
+    assert response.json()["worker"] == "missing"
+    assert response.json()["broker"] == "ok"
 
 
 @pytest.mark.django_db

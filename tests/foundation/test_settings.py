@@ -70,11 +70,11 @@ def test_a_secret_file_that_cannot_be_read_names_its_variable(tmp_path):
     assert f"SECRET_KEY_FILE={str(missing)!r} cannot be read" in out.stderr
 
 
-def test_it_runs_on_sqlite_and_the_filesystem_broker_when_nothing_is_configured(tmp_path):
+def test_it_runs_on_sqlite_and_the_embedded_redis_when_nothing_is_configured(tmp_path):
     values = settings_with(tmp_path)
     assert values["db"] == "django.db.backends.sqlite3"
-    assert values["broker"] == "filesystem://"
-    assert (tmp_path / "broker" / "in").is_dir()
+    assert values["broker"] == f"redis+socket://{tmp_path}/redis/redis.sock"
+    assert values["cache"].endswith("RedisCache")
 
 
 def test_the_first_start_generates_its_keys_into_var_with_mode_0600_once(tmp_path):

@@ -117,3 +117,51 @@ def test_teardown_after_a_completed_run_removes_everything_s2svpn_created(
     site.refresh_from_db()
     assert site.status == "removed"
     assert site.azure_ids == {}
+
+
+# ------------------------------------------------------------------ heartbeats, not leases
+
+# Production pace (heartbeat 2 s, dead after 10 s, re-check slack 5 s, beat every 10 s) with a
+# lease far longer than the test: only the heartbeat and the database can bring the run back.
+PRODUCTION_PACE = {"S2SVPN_STEP_LEASE": "600", "S2SVPN_RESUME_INTERVAL": "10"}
+
+
+def gateway_ready(boxes) -> bool:
+    return any(
+        g["properties"].get("provisioningState") == "Succeeded"
+        for g in boxes.arm.resources("virtualNetworkGateways")
+    )
+
+
+def finish_noting_the_gateway(run, boxes, procs, timeout: float = 150) -> tuple[float, float]:
+    """Wait for the run to end; return (when the gateway was ready, when the run ended)."""
+    deadline = time.monotonic() + timeout
+    ready_at = None
+    while time.monotonic() < deadline:
+        if ready_at is None and gateway_ready(boxes):
+            ready_at = time.monotonic()
+        run.refresh_from_db()
+        if run.is_terminal:
+            return ready_at or time.monotonic(), time.monotonic()
+        time.sleep(0.2)
+    steps = list(run.steps.values_list("key", "state", "message"))
+    raise AssertionError(f"run did not finish: {steps}\n{procs.log()[-3000:]}")
+
+
+@pytest.mark.parametrize("celery_env", [PRODUCTION_PACE])
+def test_a_worker_killed_while_the_gateway_builds_is_replaced_without_waiting_for_the_lease(
+    celery_env, fresh_sandboxes, celery_worker
+):
+    fresh_sandboxes.arm.timing.gateway_seconds = 8.0
+    site = make_sandbox_site(fresh_sandboxes)
+    run = start_run(site, RunKind.PROVISION)
+    deadline = time.monotonic() + 60
+    while not Step.objects.filter(run=run, key="az_gateway", state=StepState.WAITING).exists():
+        assert time.monotonic() < deadline, celery_worker.log()[-2000:]
+        time.sleep(0.05)
+    celery_worker.kill()  # SIGKILL: the gateway's re-check message dies with it
+    celery_worker.start()  # a new worker at once
+    ready_at, ended_at = finish_noting_the_gateway(run, fresh_sandboxes, celery_worker)
+    assert run.status == RunStatus.SUCCEEDED, (run.error, celery_worker.log()[-3000:])
+    assert inventory(fresh_sandboxes) == ONE_OF_EACH
+    print(f"\nrun finished {ended_at - ready_at:.1f} s after the gateway was ready (worker killed)")

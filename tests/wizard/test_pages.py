@@ -93,6 +93,8 @@ def test_a_step_shows_its_eta_log_and_error(alice, draft, dns):
 
     from django.utils import timezone
 
+    from s2svpn.models import WorkerBeat
+
     run = launch(alice, draft)
     now = timezone.now()
     run.steps.filter(key="az_gateway").update(
@@ -105,6 +107,7 @@ def test_a_step_shows_its_eta_log_and_error(alice, draft, dns):
     run.steps.filter(key="pf_phase1").update(
         state=StepState.FAILED, error="pfSense refused the phase 1: fix the WAN interface."
     )
+    WorkerBeat.objects.create(name="worker@test", started=now, beat_at=now)  # a live worker
     html = alice.get(reverse("wizard:run", args=[draft.slug, run.pk])).content.decode()
     assert "ETA in about 29 min" in html or "ETA in about 30 min" in html
     assert "PUT virtualNetworkGateways accepted" in html
