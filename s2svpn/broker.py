@@ -130,42 +130,41 @@ class EmbeddedRedis:
 
 
 def install_reconnect_guard() -> None:
-    """Keep a worker alive when Redis goes away while it holds an unacknowledged message.
+    """Keep a worker alive when Redis goes away while it holds unacknowledged messages.
 
     On a lost connection Celery's consumer (``celery/worker/consumer/consumer.py``
     ``Consumer.on_connection_error_after_connected``) first calls ``Connection.collect()``, which
-    detaches the transport (``transport.client = None``), then ``Connection.close()``. Closing
-    the channel a second time restores the unacknowledged messages (a re-check held with a
-    countdown always is one) through ``kombu/transport/redis.py`` ``QoS.restore_unacked`` →
+    detaches the transport (``transport.client = None``), then ``Connection.close()``. The old
+    channel is still used afterwards: closing it again restores the unacknowledged messages (a
+    re-check held with a countdown always is one; ``QoS.restore_unacked``), and a task that ran
+    through the outage acks its message when it ends (``QoS.ack``), after the reconnect, on the
+    old channel whose transport is gone. Both reach ``kombu/transport/redis.py``
     ``Channel._connparams``, which reads ``self.connection.client.hostname`` and raises
-    ``AttributeError: 'NoneType' object has no attribute 'hostname'``: not a connection error,
-    so the worker dies with "Unrecoverable error".
+    ``AttributeError`` ('NoneType' object has no attribute 'hostname' / 'client'): not a
+    connection error, so the worker died with "Unrecoverable error".
 
-    With the transport detached there is no connection to restore through (the broker is gone
-    anyway): skip the restore. The messages stay in Redis's unacked index if Redis kept them
-    (restored after the visibility timeout), and nothing depends on them: the watchdog
-    re-dispatches every step from the database.
+    Here a channel whose transport is gone raises Redis's ``ConnectionError`` instead, which kombu
+    and Celery already treat as a lost connection (the restore or ack is skipped and logged). The
+    messages stay in Redis's unacked index if Redis kept them (restored after the visibility
+    timeout, a harmless duplicate), and nothing depends on them: the watchdog re-dispatches every
+    step from the database.
     """
     from kombu.transport import redis as kombu_redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
-    original = kombu_redis.QoS.restore_unacked
+    original = kombu_redis.Channel._connparams
     if getattr(original, "_s2svpn_guard", False):
         return
 
     @functools.wraps(original)
-    def restore_unacked(self, client=None):
-        if client is None and getattr(self.channel.connection, "client", None) is None:
-            log.warning(
-                "broker connection lost: %d unacknowledged message(s) not restored "
-                "(the watchdog re-dispatches their steps from the database)",
-                len(self._delivered),
-            )
-            self._delivered.clear()
-            return None
-        return original(self, client)
+    def _connparams(self, *args, **kwargs):
+        if getattr(self.connection, "client", None) is None:
+            log.warning("broker connection closed: a restore or ack on its old channel is skipped")
+            raise RedisConnectionError("this channel's broker connection was closed")
+        return original(self, *args, **kwargs)
 
-    restore_unacked._s2svpn_guard = True
-    kombu_redis.QoS.restore_unacked = restore_unacked
+    _connparams._s2svpn_guard = True
+    kombu_redis.Channel._connparams = _connparams
 
 
 # ---------------------------------------------------------------- enqueueing while it is down

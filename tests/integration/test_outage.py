@@ -9,7 +9,7 @@ import time
 import pytest
 
 from s2svpn.broker import EmbeddedRedis
-from tests.conftest import inventory, make_sandbox_site
+from tests.conftest import inventory, make_sandbox_site, slow_down
 from tests.integration.test_resilience import ONE_OF_EACH, finish_noting_the_gateway
 from wizard.engine import start_run
 from wizard.models import RunKind, RunStatus, Step, StepState
@@ -40,6 +40,7 @@ def test_a_20_second_redis_outage_while_the_gateway_builds_needs_no_one(
     own_redis, fresh_sandboxes, celery_worker
 ):
     fresh_sandboxes.arm.timing.gateway_seconds = 25.0
+    slow_down(fresh_sandboxes, 0.3)  # pfSense steps are in flight too when Redis goes away
     site = make_sandbox_site(fresh_sandboxes)
     run = start_run(site, RunKind.PROVISION)
     deadline = time.monotonic() + 60

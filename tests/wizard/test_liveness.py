@@ -76,7 +76,7 @@ def test_launch_with_the_broker_down_saves_the_run_and_says_so(
     queued = list(run.steps.filter(state=StepState.QUEUED).values_list("pk", flat=True))
     assert queued, "the first steps are saved as queued"
     # Once their message is overdue, beat's watchdog sends them again (the broker is back then).
-    run.steps.filter(pk__in=queued).update(queued_at=timezone.now() - timedelta(seconds=11))
+    run.steps.filter(pk__in=queued).update(queued_at=timezone.now() - timedelta(seconds=6))
     assert sorted(watchdog.stale_steps()) == sorted(queued)
 
 
