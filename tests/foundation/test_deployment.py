@@ -61,3 +61,37 @@ def test_the_image_runs_as_a_non_root_user_in_a_multi_stage_build():
     dockerfile = (REPO / "Dockerfile").read_text()
     assert len(re.findall(r"^FROM ", dockerfile, re.M)) >= 2
     assert re.search(r"^USER s2svpn", dockerfile, re.M)
+
+
+def test_every_service_restarts_and_worker_and_beat_are_checked_by_their_heartbeat(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        assert service["restart"] in {"unless-stopped", "always"}, name
+    for name in ("worker", "beat"):
+        test = services[name]["healthcheck"]["test"]
+        assert test[:4] == ["CMD", "python", "manage.py", "healthcheck"] and test[4] == name
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "ping" in services["redis"]["healthcheck"]["test"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["worker", "beat"])
+def test_the_heartbeat_healthcheck_passes_only_with_a_recent_beat_on_this_host(kind):
+    import socket
+    from datetime import timedelta
+
+    from django.core.management import CommandError, call_command
+    from django.utils import timezone
+
+    from s2svpn.models import WorkerBeat
+
+    with pytest.raises(CommandError, match=f"no {kind} heartbeat"):
+        call_command("healthcheck", kind)
+    at = timezone.now() - timedelta(seconds=45)
+    name = f"{kind}@{socket.gethostname()}/1"
+    row = WorkerBeat.objects.create(name=name, kind=kind, started=at, beat_at=at)
+    with pytest.raises(CommandError):
+        call_command("healthcheck", kind)  # 45 s ago: stuck
+    row.beat_at = timezone.now()
+    row.save()
+    call_command("healthcheck", kind)

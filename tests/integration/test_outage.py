@@ -10,9 +10,13 @@ import pytest
 
 from s2svpn.broker import EmbeddedRedis
 from tests.conftest import inventory, make_sandbox_site, slow_down
-from tests.integration.test_resilience import ONE_OF_EACH, finish_noting_the_gateway
-from wizard.engine import start_run
-from wizard.models import RunKind, RunStatus, Step, StepState
+from tests.integration.test_resilience import (
+    ONE_OF_EACH,
+    finish_noting_the_gateway,
+    wait_until_building,
+)
+from wizard.models import RunKind, RunStatus
+from wizard.runs import start_run
 
 pytestmark = pytest.mark.integration
 
@@ -43,10 +47,7 @@ def test_a_20_second_redis_outage_while_the_gateway_builds_needs_no_one(
     slow_down(fresh_sandboxes, 0.3)  # pfSense steps are in flight too when Redis goes away
     site = make_sandbox_site(fresh_sandboxes)
     run = start_run(site, RunKind.PROVISION)
-    deadline = time.monotonic() + 60
-    while not Step.objects.filter(run=run, key="az_gateway", state=StepState.WAITING).exists():
-        assert time.monotonic() < deadline, celery_worker.log()[-2000:]
-        time.sleep(0.05)
+    wait_until_building(run, celery_worker)
     time.sleep(0.5)  # the worker holds the gateway's re-check (a countdown message)
     own_redis.stop()
     time.sleep(20)

@@ -133,6 +133,14 @@ def gateway_ready(boxes) -> bool:
     )
 
 
+def wait_until_building(run, procs, timeout: float = 60) -> None:
+    """Until the gateway step waits for Azure (its re-check is a countdown message)."""
+    deadline = time.monotonic() + timeout
+    while not Step.objects.filter(run=run, key="az_gateway", state=StepState.WAITING).exists():
+        assert time.monotonic() < deadline, procs.log()[-2000:]
+        time.sleep(0.05)
+
+
 def finish_noting_the_gateway(run, boxes, procs, timeout: float = 150) -> tuple[float, float]:
     """Wait for the run to end; return (when the gateway was ready, when the run ended)."""
     deadline = time.monotonic() + timeout
@@ -155,10 +163,7 @@ def test_a_worker_killed_while_the_gateway_builds_is_replaced_without_waiting_fo
     fresh_sandboxes.arm.timing.gateway_seconds = 8.0
     site = make_sandbox_site(fresh_sandboxes)
     run = start_run(site, RunKind.PROVISION)
-    deadline = time.monotonic() + 60
-    while not Step.objects.filter(run=run, key="az_gateway", state=StepState.WAITING).exists():
-        assert time.monotonic() < deadline, celery_worker.log()[-2000:]
-        time.sleep(0.05)
+    wait_until_building(run, celery_worker)
     celery_worker.kill()  # SIGKILL: the gateway's re-check message dies with it
     celery_worker.start()  # a new worker at once
     ready_at, ended_at = finish_noting_the_gateway(run, fresh_sandboxes, celery_worker)
