@@ -32,6 +32,9 @@ def prepare_env(redis_url: str | None) -> dict[str, str]:
     sys.path.insert(0, str(REPO))
     import django
 
+    from s2svpn.vardir import prepare
+
+    prepare()  # the scratch var/ and its generated keys (settings only read them)
     django.setup()
     from django.core.management import call_command
 

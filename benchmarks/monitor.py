@@ -133,6 +133,9 @@ def main() -> None:
 def run(args: argparse.Namespace, info: dict) -> None:
     import django
 
+    from s2svpn.vardir import prepare
+
+    prepare()  # the scratch var/ and its generated keys (settings only read them)
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
