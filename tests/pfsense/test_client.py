@@ -22,6 +22,19 @@ def test_it_trusts_a_firewall_pinned_by_its_certificate_fingerprint(sandbox):
         assert client.settings()["represent_interfaces_as"] == "id"
 
 
+@pytest.mark.parametrize("trust", ["ca_file", "fingerprint"])
+def test_one_connection_serves_every_call_and_outlives_a_poll_interval(sandbox, trust):
+    kw = (
+        {"ca_file": sandbox.ca_file} if trust == "ca_file" else {"fingerprint": sandbox.fingerprint}
+    )
+    with PfSenseClient(sandbox.base_url, sandbox.api_key, **kw) as client:
+        for _ in range(3):
+            client.settings()
+        pool = client._http._transport._pool
+        assert len(pool.connections) == 1
+        assert pool._keepalive_expiry > 60  # the monitor's default interval: no handshake a poll
+
+
 def test_it_refuses_a_firewall_whose_certificate_does_not_match_the_pin(sandbox):
     wrong = "ab" * 32
     with (

@@ -28,6 +28,14 @@ REST_MISSING = (
     "(pkg-static add …/pfSense-<version>-pkg-RESTAPI.pkg), re-enable KeyAuth, then retry."
 )
 PERMANENT_STATUS = {400, 401, 403, 404, 405, 406, 409, 415, 422, 424}
+# The monitor reads each firewall once per poll interval (60 s by default): keep its TLS
+# connection that long instead of httpx's 5 s, so a poll does not pay a new handshake. A
+# connection the firewall closed meanwhile is seen by httpcore as readable-at-idle and replaced
+# before it is used.
+KEEPALIVE_SECONDS = 300.0
+LIMITS = httpx.Limits(  # httpx's default pool sizes
+    max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_SECONDS
+)
 
 
 class PinMismatch(Exception):
@@ -92,7 +100,11 @@ class _PinnedTransport(httpx.HTTPTransport):
         context.verify_mode = ssl.CERT_NONE  # replaced by the pin check in _PinnedStream
         super().__init__(verify=context, trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=context, network_backend=_PinningBackend(pin)
+            ssl_context=context,
+            network_backend=_PinningBackend(pin),
+            max_connections=LIMITS.max_connections,
+            max_keepalive_connections=LIMITS.max_keepalive_connections,
+            keepalive_expiry=LIMITS.keepalive_expiry,
         )
 
 
@@ -153,7 +165,11 @@ class PfSenseApi:
             if ca_file:
                 verify = ssl.create_default_context(cafile=ca_file)
             self._http = httpx.Client(
-                base_url=self.base_url, headers=headers, timeout=timeout, verify=verify
+                base_url=self.base_url,
+                headers=headers,
+                timeout=timeout,
+                verify=verify,
+                limits=LIMITS,
             )
 
     fetch_fingerprint = staticmethod(fetch_fingerprint)
