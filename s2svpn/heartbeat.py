@@ -83,11 +83,15 @@ def held_by_this_worker() -> list[int]:
     """Ids of the steps this worker's pool is executing or has reserved."""
     from celery.worker import state
 
-    ids = set()
-    for request in [*state.active_requests, *state.reserved_requests]:
-        if request.name == STEP_TASK and request.args:
-            ids.add(int(request.args[0]))
-    return list(ids)
+    for _ in range(5):  # the consumer thread may change the sets while this thread reads them
+        try:
+            requests = [*state.active_requests, *state.reserved_requests]
+            break
+        except RuntimeError:
+            continue
+    else:
+        requests = []
+    return list({int(r.args[0]) for r in requests if r.name == STEP_TASK and r.args})
 
 
 _threads: dict[str, Heartbeat] = {}

@@ -170,3 +170,28 @@ def test_a_worker_killed_while_the_gateway_builds_is_replaced_without_waiting_fo
     assert run.status == RunStatus.SUCCEEDED, (run.error, celery_worker.log()[-3000:])
     assert inventory(fresh_sandboxes) == ONE_OF_EACH
     print(f"\nrun finished {ended_at - ready_at:.1f} s after the gateway was ready (worker killed)")
+
+
+@pytest.mark.parametrize("celery_env", [{**PRODUCTION_PACE, "S2SVPN_RESUME_INTERVAL": "2"}])
+def test_a_step_whose_worker_stops_beating_is_sent_again_long_before_its_lease_ends(
+    celery_env, fresh_sandboxes, celery_worker
+):
+    from s2svpn.models import WorkerBeat
+
+    slow_down(fresh_sandboxes, 1.0)  # every answer takes a second: the step stays in flight
+    site = make_sandbox_site(fresh_sandboxes)
+    run = start_run(site, RunKind.PROVISION)
+    wait_until_running(run, "az_subnet")
+    step = Step.objects.get(run=run, key="az_subnet")
+    deadline = time.monotonic() + 10
+    while not any(step.pk in row.holding for row in WorkerBeat.objects.all()):
+        assert time.monotonic() < deadline, "the worker's heartbeat lists the step it executes"
+        time.sleep(0.1)
+    celery_worker.kill()  # the step stays RUNNING with a 600 s lease
+    for box in (fresh_sandboxes.arm, fresh_sandboxes.pfsense):
+        del box.handle  # answers at full speed again
+    celery_worker.start()
+    run = wait_for_run(run, celery_worker, timeout=120)  # far less than the lease
+    assert run.status == RunStatus.SUCCEEDED, (run.error, celery_worker.log()[-3000:])
+    assert inventory(fresh_sandboxes) == ONE_OF_EACH
+    assert Step.objects.get(pk=step.pk).attempts >= 2
