@@ -66,6 +66,15 @@ from s2svpn.intent import SiteIntent
 from s2svpn.netplan import Transit, transit_for, transit_for_apipa
 
 INSTANCES = 2
+# BGP timers on an active-active site's two neighbours. With both instances up, a stopped
+# instance's routes go when its session's hold timer runs out (Azure has no BFD; a planned
+# maintenance may close the session earlier). BGP uses the smaller of the two hold times offered
+# (RFC 4271 section 4.2), so keepalive 10 / hold 30 on pfSense bounds failover to 30 s against
+# Azure's fixed 60 / 180; three keepalives per hold time keeps one or two lost packets on the
+# internet path from dropping a healthy session. (Not verified against real Azure; the lab's
+# Azure stand-in is FRR with 60 / 180.)
+KEEPALIVE_SECONDS = 10
+HOLD_SECONDS = 30
 FIRST_INSTANCE_OFFSET = 4  # Azure reserves network+0..3 in every subnet
 IPCONFIG_NAMES = ("default", "activeActive")  # Azure's default names (azure.md, NAT FAQ)
 

@@ -246,6 +246,10 @@ def desired_pfsense(
     }
     if via_lan:
         neighbor["ebgpmultihop"] = "2"
+    if intent.active_active:
+        # Two tunnels: a dead instance's routes must go within the hold time (s2svpn.activeactive).
+        neighbor["timers_keepalive"] = str(activeactive.KEEPALIVE_SECONDS)
+        neighbor["timers_holdtime"] = str(activeactive.HOLD_SECONDS)
     bgp_router_id = intent.onprem_bgp_ip or transit.pfsense_ip
     frr = {
         "frr": {"enable": "on"},

@@ -89,16 +89,23 @@ def missing_requirements() -> str:
     return ""
 
 
-def strongswan_conf(node_dir: Path) -> str:
-    """charon's own settings for one lab end (paths inside ``node_dir``; README §3.3)."""
+def strongswan_conf(
+    node_dir: Path, *, port: int = 500, port_nat_t: int = 4500, table: int = 220
+) -> str:
+    """charon's own settings for one lab end (paths inside ``node_dir``; README §3.3).
+
+    ``port``/``port_nat_t``/``table`` let a second charon share a namespace (the active-active
+    lab's second pfSense tunnel: s2svpn.lab.activeactive)."""
     return f"""\
 charon {{
   load_modular = no
   load = {CHARON_PLUGINS}
+  port = {port}
+  port_nat_t = {port_nat_t}
   install_routes = no
   # kernel-libipsec always routes the remote TS (0.0.0.0/0) into ipsec0 in its own table;
   # a rule priority after main (32766) makes that route inert: routing decides (VTI semantics).
-  routing_table = 220
+  routing_table = {table}
   routing_table_prio = 32800
   # lab speed: a dead peer is declared after ~7 s instead of ~165 s
   retransmit_timeout = 1.0
@@ -344,13 +351,14 @@ class Lab:
         self.procs[key] = proc
         SPAWNED.append(proc.pid)
 
-    def start_charon(self, node: str, swanctl_conf: str) -> None:
-        """Start charon in ``node`` and load ``swanctl_conf`` (rendered by ``s2svpn.lab.render``)."""
+    def start_charon(self, node: str, swanctl_conf: str, **settings: int) -> None:
+        """Start charon in ``node`` and load ``swanctl_conf`` (rendered by ``s2svpn.lab.render``);
+        ``settings`` go to :func:`strongswan_conf`."""
         d = self.path(node)
         (d / "run").mkdir(parents=True, exist_ok=True)
         (d / "swanctl").mkdir(exist_ok=True)
         (d / "run" / "charon.vici").unlink(missing_ok=True)
-        (d / "strongswan.conf").write_text(strongswan_conf(d))
+        (d / "strongswan.conf").write_text(strongswan_conf(d, **settings))
         (d / "swanctl" / "swanctl.conf").write_text(swanctl_conf)
         os.chmod(d / "swanctl" / "swanctl.conf", 0o600)  # holds the PSK
         env = dict(os.environ, STRONGSWAN_CONF=str(d / "strongswan.conf"))
