@@ -29,7 +29,7 @@ from typing import Any
 from s2svpn import activeactive
 from s2svpn.intent import SiteIntent
 from s2svpn.lab import render
-from s2svpn.lab.harness import NAT_PUBLIC_IP, PFSENSE_WAN_IP, Lab, _run, wait_for
+from s2svpn.lab.harness import NAT_PUBLIC_IP, PFSENSE_WAN_IP, Lab, wait_for
 from s2svpn.lab.scenario import azure_end_for
 from s2svpn.pfsense_plan import desired_pfsense, merge_frr
 
@@ -47,21 +47,6 @@ class AaLab(Lab):
 
     def ns(self, node: str) -> str:
         return super().ns("onprem" if node == "onprem2" else node)
-
-    def add_node(self, node: str) -> None:
-        name = self.ns(node)
-        _run(["ip", "netns", "add", name])
-        self.namespaces.append(name)
-        self.ip(node, "link", "set", "lo", "up")
-        self.x(
-            node,
-            "sysctl",
-            "-qw",
-            "net.ipv4.ip_forward=1",
-            "net.ipv4.conf.all.rp_filter=0",
-            "net.ipv4.conf.default.rp_filter=0",
-            "net.ipv4.fib_multipath_hash_policy=1",
-        )
 
     def veth(self, a: str, a_if: str, a_ip: str, b: str, b_if: str, b_ip: str) -> None:
         self._veth(a, a_if, a_ip, b, b_if, b_ip)

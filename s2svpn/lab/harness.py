@@ -259,20 +259,7 @@ class Lab:
         """
         self.azure_public_ip, self.nat_public_ip = azure_public_ip, nat_public_ip
         for node in NODES:
-            name = self.ns(node)
-            _run(["ip", "netns", "add", name])
-            self.namespaces.append(name)
-            self.ip(node, "link", "set", "lo", "up")
-            self.x(
-                node,
-                "sysctl",
-                "-qw",
-                "net.ipv4.ip_forward=1",
-                "net.ipv4.conf.all.rp_filter=0",
-                "net.ipv4.conf.default.rp_filter=0",
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-            )
+            self.add_node(node)
         inet_az, inet_nat = _router_side(azure_public_ip), _router_side(nat_public_ip)
         self._veth("az", "az-wan", f"{azure_public_ip}/24", "inet", "inet-az", f"{inet_az}/24")
         self._veth("nat", "nat-wan", f"{nat_public_ip}/24", "inet", "inet-nat", f"{inet_nat}/24")
@@ -303,6 +290,23 @@ class Lab:
             _run(["ip", "netns", "exec", self.ns("az"), "nft", "-f", "-"], input=rules)
         (self.base / "swanctl-client.conf").write_text(
             "swanctl {\n  load = random nonce openssl pem pkcs1 x509 pubkey\n}\n"
+        )
+
+    def add_node(self, node: str) -> None:
+        """A namespace for ``node`` (forwarding on, no reverse-path filter, no IPv6)."""
+        name = self.ns(node)
+        _run(["ip", "netns", "add", name])
+        self.namespaces.append(name)
+        self.ip(node, "link", "set", "lo", "up")
+        self.x(
+            node,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=1",
+            "net.ipv4.conf.all.rp_filter=0",
+            "net.ipv4.conf.default.rp_filter=0",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
         )
 
     def _veth(self, a: str, a_if: str, a_ip: str, b: str, b_if: str, b_ip: str) -> None:
