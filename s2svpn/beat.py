@@ -40,10 +40,14 @@ class Scheduler(beat.PersistentScheduler):
             log.info("beat: %s still queued from an earlier tick; not sending another", entry.task)
             return None
         try:
-            return super().apply_async(entry, producer=producer, advance=advance, **kwargs)
+            result = super().apply_async(entry, producer=producer, advance=advance, **kwargs)
         except Exception:
-            cache.delete(_marker(entry.task))
+            result = None
             raise
+        finally:
+            if result is None:  # not sent (the broker did not answer): try again next tick
+                cache.delete(_marker(entry.task))
+        return result
 
 
 def _clear(name: str | None) -> None:

