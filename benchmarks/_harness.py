@@ -15,9 +15,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+_EMBEDDED: list = []
+
+
 def prepare_env(redis_url: str | None) -> dict[str, str]:
-    """Point Django at a fresh var dir + SQLite file; Redis (own key prefix) when reachable."""
+    """Point Django at a fresh var dir + SQLite file; Redis (own key prefix) when reachable, else
+    the embedded Redis that `make run` would start (s2svpn.broker), on a socket in the var dir."""
     var = Path(tempfile.mkdtemp(prefix="s2svpn-bench-"))
+    if not redis_url:
+        sys.path.insert(0, str(REPO))
+        from s2svpn.broker import EmbeddedRedis
+
+        _EMBEDDED.append(EmbeddedRedis(var / "redis").start())
+        redis_url = _EMBEDDED[-1].url
     env = {
         "DJANGO_SETTINGS_MODULE": "s2svpn.settings",
         "S2SVPN_VAR_DIR": str(var),
@@ -109,4 +119,6 @@ class Worker:
 
 
 def cleanup(env: dict[str, str]) -> None:
+    while _EMBEDDED:
+        _EMBEDDED.pop().stop()
     shutil.rmtree(env["S2SVPN_VAR_DIR"], ignore_errors=True)

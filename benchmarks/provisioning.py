@@ -115,7 +115,7 @@ def main() -> None:
             boxes.stop()
         cleanup(env)
     print(
-        f"broker: {'Redis' if redis_url else 'filesystem'}; D = {args.gateway_seconds:.0f} s, "
+        f"broker: {'Redis' if redis_url else 'embedded Redis'}; D = {args.gateway_seconds:.0f} s, "
         f"other operations {args.other_seconds:.0f} s"
     )
     print(f"total wall time / D: {statistics.median(ratios):.3f} (target <= 1.10)")
