@@ -10,8 +10,11 @@ and https://learn.microsoft.com/rest/api/azure/#async-operations.
 The parts, one concern each: ``store`` (state file, ids, lookups), ``routing`` (requests to
 handlers), ``resources`` (PUT/DELETE, subnets, shared key), ``validate`` and ``gateways``
 (Azure's rules per type, gateway actions), ``operations`` (time and long-running operations),
-``bgp`` (BGP reads) and ``world_link`` (the shared :class:`~s2svpn.sandbox.world.World`: the ARM
-sandbox publishes its half as an ``AzureEnd`` and reads connection status back).
+``bgp`` (BGP reads), ``world_link`` (the shared :class:`~s2svpn.sandbox.world.World`: the ARM
+sandbox publishes its half as an ``AzureEnd`` and reads connection status back), ``authz`` (a role
+definition enforced as ARM does, off by default) and ``throttle`` (ARM's token buckets, on in the
+``real`` profile); HTTP through the listener shared with the pfSense sandbox
+(:mod:`s2svpn.sandbox.https`).
 """
 
 from __future__ import annotations
