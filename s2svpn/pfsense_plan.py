@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from s2svpn.errors import InputError
 from s2svpn.intent import SiteIntent
 
 __all__ = [
@@ -291,14 +292,16 @@ def desired_pfsense(
 
 def _check_vti_descr(descr: str) -> None:
     if not descr or len(descr) > IPSEC_DESCR_MAX:
-        raise ValueError(
+        raise InputError(
             f"The VTI interface name {descr!r} must be 1 to {IPSEC_DESCR_MAX} characters "
-            "(pfSense limits names of ipsec interfaces); choose a shorter name such as AZUREVTI."
+            "(pfSense limits names of ipsec interfaces); choose a shorter name such as AZUREVTI.",
+            "vti_descr",
         )
     if not re.match(r"^[A-Za-z0-9_]+$", descr) or descr.isdigit() or descr.startswith("pkg_"):
-        raise ValueError(
+        raise InputError(
             f"The VTI interface name {descr!r} may only use letters, digits and underscores, "
-            "must not be a number and must not start with pkg_; choose a name such as AZUREVTI."
+            "must not be a number and must not start with pkg_; choose a name such as AZUREVTI.",
+            "vti_descr",
         )
 
 
@@ -332,7 +335,7 @@ def merge_frr(current: dict, desired: dict, *, password: str = "") -> tuple[dict
     s2svpn owns its neighbor (matched by peer address), its network rows and the three
     switches it needs (FRR enabled, BGP enabled, ``disableebgprequirepolicy``); everything
     else (other neighbors, other networks, the master password, logging, …) is kept. A missing
-    master password (the package requires one) is set to ``password``. Raises ``ValueError``
+    master password (the package requires one) is set to ``password``. Raises ``InputError`` (a ``ValueError``, field ``onprem_asn``)
     when the firewall already runs BGP under another local ASN.
     """
     current = json.loads(json.dumps(current or {}))
@@ -348,10 +351,11 @@ def merge_frr(current: dict, desired: dict, *, password: str = "") -> tuple[dict
     bgp = dict(current.get("frrbgp") or {})
     want_bgp = desired["frrbgp"]
     if bgp.get("asnum") and str(bgp["asnum"]) != str(want_bgp["asnum"]):
-        raise ValueError(
+        raise InputError(
             f"FRR on this pfSense already runs BGP as AS {bgp['asnum']}, but the site uses AS "
             f"{want_bgp['asnum']}. Change the site's on-prem ASN to {bgp['asnum']} or change "
-            "FRR's local AS on the firewall first."
+            "FRR's local AS on the firewall first.",
+            "onprem_asn",
         )
     rows = list(bgp.get("row") or [])
     if isinstance(rows, dict):

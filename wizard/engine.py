@@ -5,6 +5,9 @@ Rules that make a run survive anything:
 * A step function only reads and writes through idempotent client calls (read, compare, act), so
   running it twice is harmless. It returns ``Done`` or ``Wait`` (re-check later) or raises
   ``ClientError`` (permanent: the run fails with the message; transient: retried with backoff).
+  A domain refusal (``s2svpn.errors.Refusal``, e.g. an ASN the firewall already runs otherwise)
+  fails the run with its message, for the user to fix; any other exception is a bug: the run is
+  errored and the traceback goes to the server log only, never to the step log users read.
 * A worker claims a step with a lease (an UPDATE guarded by state and lease), so two workers never
   run the same step at once; if the worker dies, ``resume_runs`` (beat) dispatches the step
   again (``wizard.watchdog``: at once when the worker's heartbeat stops, else when the lease ends).
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -28,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from s2svpn.clients.errors import ClientError
+from s2svpn.errors import Refusal
 from wizard.context import StepContext, append_log, with_line
 from wizard.models import TERMINAL, Run, RunKind, RunStatus, Site, SiteStatus, Step, StepState
 from wizard.results import StepSpec, Wait
@@ -170,9 +173,12 @@ def _execute(step: Step) -> tuple[str, float | None]:
     except ClientError as exc:
         _add_busy(step, began)
         return _client_error(step, exc)
-    except Exception as exc:  # a bug: keep the traceback, mark the run errored
+    except Refusal as exc:  # an answer that cannot work here: the user fixes it, then retries
+        _add_busy(step, began)
+        return _client_error(step, ClientError(exc.message, permanent=True, code="Refused"))
+    except Exception as exc:  # a bug: the traceback goes to the server log only
         logger.exception("step %s of run %s crashed", step.key, step.run_id)
-        append_log(step, "".join(traceback.format_exception(exc))[-2000:])
+        append_log(step, "Internal error; the details are in the server log.")
         _fail(step, f"Internal error in step {step.title!r}: {type(exc).__name__}: {exc}", False)
         Run.objects.filter(pk=step.run_id).update(status=RunStatus.ERRORED)
         _finish_errored(step.run_id)

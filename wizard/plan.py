@@ -11,6 +11,7 @@ pfSense objects https://pfrest.org/api-docs/ and reference/pfsense.md.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -22,6 +23,9 @@ from s2svpn.intent import SiteIntent
 from wizard.models import RunKind, RunStatus, Site
 
 Action = Literal["create", "reuse", "update"]
+# One end's live reading for the review: the actions by (kind, name), and its conflicts.
+Live = tuple[dict[tuple[str, str], Action], list[Any]]
+log = logging.getLogger(__name__)
 
 AZURE_PUBLIC_IP_PENDING = "(the gateway's public IP, known once it is created)"
 GATEWAY_MINUTES_REAL = 45  # Azure: 20-45+ minutes for the VPN gateway
@@ -35,6 +39,7 @@ class PlanObject:
     name: str
     values: dict[str, Any]
     action: Action = "create"
+    conflicts: tuple[str, ...] = ()  # what on the firewall stands in its way (full messages)
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Plan:
     cost_lines: tuple[tuple[str, float], ...] = ()
     cost_note: str = ""
     notes: list[str] = field(default_factory=list)
+    conflicts: list[Any] = field(default_factory=list)  # s2svpn.preconditions.Conflict, live only
 
     def by_end(self, end: str) -> list[PlanObject]:
         return [o for o in self.objects if o.end == end]
@@ -427,44 +433,44 @@ def _azure_actions(site: Site, intent: SiteIntent) -> dict[tuple[str, str], Acti
     return _closing_call(services.azure_client(site), read)
 
 
-def _pfsense_actions(
-    site: Site, intent: SiteIntent, facts: dict[str, Any]
-) -> dict[tuple[str, str], Action]:
-    """The push's own plan (a fresh read of the firewall): create / update / unchanged."""
-    from s2svpn import pfsense_push
+def _pfsense_actions(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> Live:
+    """The push's own plan (a fresh read of the firewall): create / update / unchanged, and what
+    on the firewall conflicts with the site (s2svpn.preconditions)."""
+    from s2svpn import preconditions
     from wizard import services
 
-    desired = pfsense_push.build_desired(
-        intent,
-        {},
-        azure_public_ip=facts.get("azure_public_ip") or "192.0.2.1",
-        azure_bgp_ip=azure_bgp_ip(intent, facts),
-        psk=str(site.psk or "********"),
-    )
-
-    def read(client: Any) -> dict[tuple[str, str], Action]:
+    def read(client: Any) -> Live:
+        found, items = preconditions.inspect(
+            client,
+            intent,
+            azure_bgp_ip=azure_bgp_ip(intent, facts),
+            psk=str(site.psk or "********"),
+            azure_public_ip=facts.get("azure_public_ip") or None,
+        )
         out: dict[tuple[str, str], Action] = {}
-        for item in pfsense_push.plan(client, desired):
-            kind = PF_KIND.get(item.kind, item.kind)
-            if item.kind == "phase1" or item.kind == "phase2" or item.kind == "rule":
-                name = item.key
-            elif item.kind == "interface":
-                name = desired.interface["descr"]
-            else:
-                name = f"AS {intent.onprem_asn}"
-            out[(kind, name)] = PF_ACTION.get(item.action, "create")
-        return out
+        for item in items:
+            out[(PF_KIND.get(item.kind, item.kind), _pf_name(item, intent))] = PF_ACTION.get(
+                item.action, "create"
+            )
+        return out, found
 
     return _closing_call(services.pfsense_client(site), read)
 
 
+def _pf_name(item: Any, intent: SiteIntent) -> str:
+    if item.kind in ("phase1", "phase2", "rule"):
+        return item.key
+    return intent.vti_descr if item.kind == "interface" else f"AS {intent.onprem_asn}"
+
+
 def _with_live_actions(
     site: Site, intent: SiteIntent, facts: dict[str, Any], objects: list[PlanObject]
-) -> tuple[list[PlanObject], list[str]]:
+) -> tuple[list[PlanObject], list[str], list[Any]]:
     notes: list[str] = []
     actions: dict[tuple[str, str], Action] = {}
+    conflicts: list[Any] = []
     readers = {
-        "Azure": lambda: _azure_actions(site, intent),
+        "Azure": lambda: (_azure_actions(site, intent), []),
         "pfSense": lambda: _pfsense_actions(site, intent, facts),
     }
     # Both ends are read at once, and the page never waits longer than LIVE_TIMEOUT for them.
@@ -477,16 +483,38 @@ def _with_live_actions(
             reason = f"no answer within {LIVE_TIMEOUT:g} s"
         elif future.exception() is not None:
             exc = future.exception()
-            reason = getattr(exc, "message", None) or type(exc).__name__
+            log.warning("reading %s for the review failed", end, exc_info=exc)
+            reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         else:
-            actions.update(future.result())
+            found_actions, found_conflicts = future.result()
+            actions.update(found_actions)
+            conflicts += found_conflicts
             continue
         notes.append(
             f"Could not read {end} to see what already exists ({reason}); its actions below "
             "assume nothing exists yet. The run adopts matching objects anyway."
         )
-    updated = [replace(o, action=actions.get((o.kind, o.name), o.action)) for o in objects]
-    return updated, notes
+    updated = [
+        replace(
+            o,
+            action=actions.get((o.kind, o.name), o.action),
+            conflicts=tuple(
+                c.message for c in conflicts if o.end == "pfsense" and PF_KIND.get(c.kind) == o.kind
+            ),
+        )
+        for o in objects
+    ]
+    return updated, notes, conflicts
+
+
+def live_conflicts(site: Site) -> list[Any]:
+    """What on the firewall conflicts with the site now (a fresh read; [] when it cannot be read:
+    the run checks again before its first Azure write)."""
+    try:
+        return _pfsense_actions(site, site.get_intent(), known_facts(site))[1]
+    except Exception:
+        log.warning("reading pfSense for conflicts failed", exc_info=True)
+        return []
 
 
 def build_plan(site: Site, *, live: bool = False) -> Plan:
@@ -499,8 +527,9 @@ def build_plan(site: Site, *, live: bool = False) -> Plan:
     facts = known_facts(site)
     objects = azure_objects(site, intent, facts) + pfsense_objects(site, intent, facts)
     live_notes: list[str] = []
+    conflicts: list[Any] = []
     if live:
-        objects, live_notes = _with_live_actions(site, intent, facts, objects)
+        objects, live_notes, conflicts = _with_live_actions(site, intent, facts, objects)
     try:
         price = cost.estimate(intent.sku, 1, active_active=intent.active_active)
     except ValueError as exc:
@@ -527,4 +556,5 @@ def build_plan(site: Site, *, live: bool = False) -> Plan:
         cost_lines=lines,
         cost_note=note,
         notes=notes,
+        conflicts=conflicts,
     )

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from s2svpn import netplan, pfsense_push, pfsense_tunnels
+from s2svpn import netplan, pfsense_push, pfsense_tunnels, preconditions
 from s2svpn.clients.errors import ClientError
 from wizard.context import StepContext
 from wizard.engine import register_plan
@@ -298,6 +298,16 @@ def _pf_preflight(ctx: StepContext) -> Done:
     return Done(f"preflight ok; plan: {summary}; checkpoint taken")
 
 
+def pf_check(ctx: StepContext) -> Done:
+    """Read-only, before anything billable in Azure: the firewall's conflicts with this site."""
+    found = preconditions.check(
+        ctx.client("pfsense"), ctx.intent, azure_bgp_ip=_azure_bgp_ip(ctx), psk=str(ctx.site.psk)
+    )
+    if found:
+        raise ClientError(preconditions.summary(found), permanent=True, code="Conflict")
+    return Done("the firewall is ready for this site (read only; nothing written)")
+
+
 def _pf_begin(ctx: StepContext) -> tuple[dict[str, Any], Any, Any]:
     """What a pfSense write starts from: the push's state, the client, the desired objects."""
     state = _pf_state(ctx)
@@ -395,6 +405,7 @@ def verify(ctx: StepContext) -> Done | Wait:
 
 
 VERIFY_TITLE = "Tunnel Connected, BGP Established both ways"
+PF_CHECK_TITLE = "pfSense ready for this site (checked before Azure)"
 
 
 def _pfsense_specs(after: str, rest_deps: tuple[str, ...]) -> list[StepSpec]:
@@ -419,10 +430,12 @@ def _pfsense_specs(after: str, rest_deps: tuple[str, ...]) -> list[StepSpec]:
 def provision_plan(site: Site) -> list[StepSpec]:
     intent = site.get_intent()
     rest_deps = ("pf_phase1",) if intent.bgp_mode == "apipa" else ("pf_phase1", "az_gateway")
+    first = ("pf_check",)  # nothing is created (or billed) in Azure before pfSense is checked
     return [
-        StepSpec("az_subnet", "azure", "GatewaySubnet", az_subnet),
-        StepSpec("az_pip", "azure", "Public IP address", az_pip),
-        StepSpec("az_lng", "azure", "Local network gateway", az_lng),
+        StepSpec("pf_check", "pfsense", PF_CHECK_TITLE, pf_check),
+        StepSpec("az_subnet", "azure", "GatewaySubnet", az_subnet, first),
+        StepSpec("az_pip", "azure", "Public IP address", az_pip, first),
+        StepSpec("az_lng", "azure", "Local network gateway", az_lng, first),
         StepSpec("az_gateway", "azure", "VPN gateway", az_gateway, ("az_subnet", "az_pip")),
         *_pfsense_specs("az_pip", rest_deps),
         StepSpec("az_connection", "azure", "Connection", az_connection, ("az_gateway", "az_lng")),

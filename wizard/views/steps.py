@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from s2svpn import netplan
 from wizard import forms as wf
 from wizard.models import RunKind, Site, SiteStatus
-from wizard.plan import build_plan
+from wizard.plan import build_plan, live_conflicts
 from wizard.runs import RunBusy
 from wizard.views.common import (
     advance,
@@ -130,6 +130,14 @@ def _problem(site: Site, field: str, message: str, step: str) -> dict[str, str]:
     return {"field": field, "message": message, "step": step, "url": step_url(site, step)}
 
 
+def conflict_problems(site: Site, conflicts: list) -> list[dict[str, str]]:
+    """Each conflict on the firewall, with the step whose answer resolves it."""
+    return [
+        _problem(site, c.field or "pfsense", c.message, wf.FIELD_STEP.get(c.field, "pfsense"))
+        for c in conflicts
+    ]
+
+
 def _review(request: HttpRequest, site: Site) -> HttpResponse:
     plan = build_plan(site, live=True)
     return render(
@@ -139,7 +147,7 @@ def _review(request: HttpRequest, site: Site) -> HttpResponse:
             site,
             "review",
             plan=plan,
-            problems=review_problems(site),
+            problems=review_problems(site) + conflict_problems(site, plan.conflicts),
             intent=site.get_intent(),
             active_run=site.runs.filter(active=True).first(),
         ),
@@ -149,7 +157,7 @@ def _review(request: HttpRequest, site: Site) -> HttpResponse:
 @require_POST
 def launch(request: HttpRequest, slug: str) -> HttpResponse:
     site = get_object_or_404(Site, slug=slug)
-    if review_problems(site):
+    if review_problems(site) or live_conflicts(site):
         messages.error(request, "Fix the problems listed below before launching.")
         return redirect(step_url(site, "review"))
     try:
