@@ -370,6 +370,15 @@ def merge_frr(current: dict, desired: dict, *, password: str = "") -> tuple[dict
     out["frrbgpadvanced"] = {**(current.get("frrbgpadvanced") or {}), **desired["frrbgpadvanced"]}
 
     neighbors = [n for n in (current.get("frrbgpneighbors") or []) if isinstance(n, dict)]
+    # s2svpn's own neighbour at an old Azure address (an active-standby gateway converted to
+    # active-active moves its BGP address) is replaced, not kept beside the new one.
+    wanted_peers = {(n.get("descr"), n.get("peer")) for n in desired["frrbgpneighbors"]}
+    ours = {descr for descr, _ in wanted_peers}
+    neighbors = [
+        n
+        for n in neighbors
+        if n.get("descr") not in ours or (n.get("descr"), n.get("peer")) in wanted_peers
+    ]
     for wanted in desired["frrbgpneighbors"]:
         for index, have in enumerate(neighbors):
             if have.get("peer") == wanted["peer"]:

@@ -23,6 +23,15 @@ from s2svpn.pfsense_plan import PfSenseDesired
 SECOND = "tunnel2"
 
 
+def new_push_state(previous: dict | None = None) -> dict:
+    """``pfsense_push.new_push_state`` for both tunnels: the second keeps what must outlive one
+    push too (its PSK digest and FRR ownership), and its presence says the site had one."""
+    state = pfsense_push.new_push_state(previous)
+    if previous and SECOND in previous:
+        state[SECOND] = pfsense_push.new_push_state(previous[SECOND])
+    return state
+
+
 def second_tunnel(
     intent: SiteIntent,
     public_ips: list[str] | tuple[str, ...],
@@ -97,6 +106,35 @@ def rollback(client: Any, state: dict) -> None:
     if sub and sub.get("done"):
         pfsense_push.rollback(client, {**sub, "checkpoint": None})
         sub["done"] = []
+
+
+def gateway_public_ip_ids(gateway: Any, intent: SiteIntent, azure_ids: dict) -> list[str]:
+    """The public IPs an existing gateway should have: its own while its mode matches the intent
+    (adopting it sends no PUT); converting to active-active adds the site's second public IP,
+    converting back keeps the first only."""
+    have = list(gateway.public_ip_ids)
+    if gateway.active_active == intent.active_active:
+        return have
+    if intent.active_active:
+        return have[:1] + [azure_ids["public_ip_2"]]
+    return have[:1]
+
+
+def conversion(intent: SiteIntent) -> str:
+    """What converting the gateway to the intent's mode does (the review and the run say it)."""
+    if intent.active_active:
+        return (
+            "converting the gateway to active-active: Azure adds the second public IP and "
+            "instance and updates the gateway in place (Microsoft: 30-45 minutes). Instance 0's "
+            "BGP address moves to the bottom of the GatewaySubnet, so the first tunnel's BGP "
+            "session restarts once; pfSense then gets a second tunnel to instance 1."
+        )
+    return (
+        "converting the gateway to active-standby: Azure removes the second instance and updates "
+        "the gateway in place (Microsoft: 30-45 minutes); its BGP address moves to the top of the "
+        "GatewaySubnet and pfSense's second tunnel is removed. The second public IP stays in "
+        "Azure until teardown (it is still billed)."
+    )
 
 
 def teardown(client: Any, intent: SiteIntent, state: dict | None) -> list[str]:

@@ -517,6 +517,18 @@ def live_conflicts(site: Site) -> list[Any]:
         return []
 
 
+def conversion_notes(site: Site, intent: SiteIntent) -> list[str]:
+    """A provisioned site whose gateway changes between active-standby and active-active: the
+    conversion is a planned change of its own (a second public IP exists only when it was
+    active-active)."""
+    from s2svpn.pfsense_tunnels import conversion
+
+    was_active_active = "public_ip_2" in (site.azure_ids or {})
+    if not _provisioned(site) or was_active_active == intent.active_active:
+        return []
+    return [f"Planned change: {conversion(intent)}"]
+
+
 def build_plan(site: Site, *, live: bool = False) -> Plan:
     """Every object of both ends, what already exists, the monthly cost and the expected time.
 
@@ -541,6 +553,7 @@ def build_plan(site: Site, *, live: bool = False) -> Plan:
         note = f"Estimate ({price.as_of}). {price.source}"
     minutes = expected_minutes(site)
     notes = [
+        *conversion_notes(site, intent),
         *live_notes,
         "Azure builds the VPN gateway for 20-45+ minutes; pfSense phase 1 is written as soon as "
         "the public IP exists, phase 2 and BGP as soon as Azure's BGP address is known, and the "

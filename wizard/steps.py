@@ -133,9 +133,13 @@ def az_gateway(ctx: StepContext) -> Done | Wait:
         if gateway.provisioning_state == "Failed":
             ctx.step.data["restarted"] = True
     elif gateway.provisioning_state == "Succeeded" and not ctx.step.data.get("checked"):
-        # An existing gateway: adopt it if it matches (start_gateway sends no PUT then).
+        # An existing gateway: adopt it if it matches (start_gateway sends no PUT then), or
+        # convert it between active-standby and active-active (an in-place update on Azure).
         subnet_id = ctx.site.azure_ids.get("subnet", gateway.subnet_id)
-        gateway = client.start_gateway(ctx.intent, subnet_id, list(gateway.public_ip_ids))
+        pip_ids = pfsense_tunnels.gateway_public_ip_ids(gateway, ctx.intent, ctx.site.azure_ids)
+        gateway = client.start_gateway(ctx.intent, subnet_id, pip_ids)
+        if gateway.action == "updated":
+            ctx.log(f"VPN gateway update started: {pfsense_tunnels.conversion(ctx.intent)}")
     ctx.step.data["checked"] = True
     _remember_azure(ctx.site, gateway=gateway.id)
     if gateway.provisioning_state == "Failed":
@@ -236,7 +240,7 @@ def _pf_state(ctx: StepContext) -> dict[str, Any]:
     """This run's push state; a new push starts from what the last one must hand over."""
     if "pf" in ctx.data:
         return dict(ctx.data["pf"])
-    return pfsense_push.new_push_state(ctx.site.pfsense_ids or None)
+    return pfsense_tunnels.new_push_state(ctx.site.pfsense_ids or None)
 
 
 def _save_pf(ctx: StepContext, state: dict[str, Any]) -> None:
@@ -340,6 +344,10 @@ def _pf_rest(ctx: StepContext) -> Done:
         pfsense_push.write(client, desired, state)
         if second is not None:
             pfsense_tunnels.write(client, second, state, str(ctx.site.psk))
+        elif pfsense_tunnels.SECOND in state:  # converted back to active-standby
+            removed = pfsense_tunnels.teardown(client, ctx.intent, state)
+            state.pop(pfsense_tunnels.SECOND)
+            ctx.log("second tunnel removed: " + (", ".join(removed) or "nothing left"))
         _save_pf(ctx, state)
         pfsense_push.apply(client, state)
 

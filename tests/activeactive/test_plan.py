@@ -65,3 +65,15 @@ def test_the_transit_pairs_hold_the_addresses_azure_really_assigns():
         ("172.16.19.254", "172.16.19.228", "172.16.19.254/32"),
         ("172.16.19.253", "172.16.19.229", "172.16.19.253/32"),
     ]
+
+
+def test_converting_a_provisioned_site_is_a_planned_change_in_the_review(db):
+    from wizard.models import Run, RunKind, RunStatus
+
+    site = _site(db, active_active=True)
+    site.azure_ids = {"public_ip_1": "/subscriptions/x/publicIPAddresses/s2svpn-home-pip1"}
+    site.save()
+    assert not [n for n in build_plan(site).notes if n.startswith("Planned change")]
+    Run.objects.create(site=site, kind=RunKind.PROVISION, status=RunStatus.SUCCEEDED, active=False)
+    (note,) = [n for n in build_plan(site).notes if n.startswith("Planned change")]
+    assert "converting the gateway to active-active" in note and "30-45 minutes" in note

@@ -23,7 +23,7 @@ def provision(boxes, settings, **overrides) -> Site:
 
     settings.S2SVPN_POLL_TIMEOUT = 10
     poller.CLIENTS.clear()
-    site = make_sandbox_site(boxes, active_active=True, **overrides)
+    site = make_sandbox_site(boxes, **{"active_active": True, **overrides})
     run = run_to_end(site)
     assert run.status == RunStatus.SUCCEEDED, run.error
     site.refresh_from_db()
