@@ -17,6 +17,7 @@ from s2svpn.intent import SiteIntent
 from s2svpn.status import BgpPeer, BgpState, EndStatus, TunnelState
 
 DEGRADED = "degraded"
+_TUNNEL = {"connected": "up", "connecting": "connecting", "notconnected": "down"}
 
 
 def _bgp_ips(intent: SiteIntent, azure_bgp_ips: list[str] | tuple[str, ...] = ()) -> list[str]:
@@ -91,15 +92,21 @@ def annotate_azure(end: EndStatus, intent: SiteIntent) -> EndStatus:
     """Azure's reading with one entry per instance from its BGP rows (by ``localAddress``)."""
     if not intent.active_active or end.error:
         return end
+    # tunnelConnectionStatus lists one tunnel per instance; we read them in instance order (the
+    # entries' "tunnel" names are not documented, so they are shown, not parsed).
+    tunnels = end.details.get("tunnels") or []
     instances = []
     for index, address in enumerate(_bgp_ips(intent)):
         row = next((p for p in end.bgp_peers if p.local_address == address), None)
+        name, status = tunnels[index] if index < len(tunnels) else ("", "")
         instances.append(
             {
                 "index": index,
                 "azure_bgp_ip": address,
                 "bgp": row.state.value if row else "none",
                 "neighbor": row.neighbor if row else "",
+                "tunnel": _TUNNEL.get(status.lower(), ""),
+                "tunnel_name": name,
             }
         )
     end.details["instances"] = instances
@@ -120,6 +127,8 @@ def instance_problems(azure: EndStatus, pfsense: EndStatus, intent: SiteIntent) 
             wrong.append(f"pfSense's tunnel is {p['tunnel']}")
         if p and p.get("bgp") not in (BgpState.ESTABLISHED.value, "unknown"):
             wrong.append(f"pfSense's BGP session is {p['bgp'].replace('_', ' ')}")
+        if a and a.get("tunnel") in ("down", "connecting"):
+            wrong.append(f"Azure's tunnel is {a['tunnel']}")
         if a and a.get("bgp") != BgpState.ESTABLISHED.value:
             wrong.append(f"Azure's BGP session is {a['bgp'].replace('_', ' ')}")
         if wrong:

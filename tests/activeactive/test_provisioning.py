@@ -91,6 +91,9 @@ def test_one_stopped_instance_is_degraded_with_one_alert_naming_it(
     snap = poll(site)
     assert snap.verdict == "degraded", snap.reason
     assert f"instance 1 (public IP {second_ip}, BGP 172.16.19.229)" in snap.reason
+    assert "Azure's tunnel is down" in snap.reason
+    instances = snap.azure["details"]["instances"]
+    assert [i["tunnel"] for i in instances] == ["up", "down"]
     assert "instance 0" not in snap.reason
     poll(site)  # still degraded: no second alert
     assert len(webhook.titles) == 1 and "egraded" in webhook.titles[0]

@@ -150,6 +150,7 @@ class BgpReads(Connections):
                 details={
                     "connection_status": conn.status,
                     "provisioning_state": conn.provisioning_state,
+                    **({"tunnels": [list(t) for t in conn.tunnels]} if conn.tunnels else {}),
                 },
             )
             bgp = self.read_bgp(intent, timeout=self.timeout)

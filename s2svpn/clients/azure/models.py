@@ -134,6 +134,8 @@ class Connection(Resource):
     status: str = ""
     ingress_bytes: int = 0
     egress_bytes: int = 0
+    # tunnelConnectionStatus[]: (tunnel, connectionStatus) per tunnel (one per active-active instance)
+    tunnels: tuple[tuple[str, str], ...] = ()
 
 
 def with_action(obj: T, action: str) -> T:

@@ -176,6 +176,10 @@ def parse_connection(body: dict[str, Any]) -> Connection:
         status=props.get("connectionStatus", "") or "",
         ingress_bytes=int(props.get("ingressBytesTransferred") or 0),
         egress_bytes=int(props.get("egressBytesTransferred") or 0),
+        tunnels=tuple(
+            (t.get("tunnel", "") or "", t.get("connectionStatus", "") or "")
+            for t in props.get("tunnelConnectionStatus") or []
+        ),
     )
 
 
