@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.html import format_html
 
+from audit.log import record
+from audit.models import Action
 from monitor import jobs
 from monitor.models import VERDICT_COLOURS, Snapshot
 from wizard.models import Site
@@ -28,22 +30,27 @@ def verdict_badge(site: Site) -> str:
     )
 
 
-@admin.action(description="Poll now")
+@admin.action(description="Poll now", permissions=["operate"])
 def poll_now(modeladmin, request, queryset) -> None:
     from monitor.tasks import poll_sites
 
     ids = list(queryset.values_list("pk", flat=True))
     transaction.on_commit(lambda: poll_sites.delay(ids))
+    for site in queryset:
+        record(Action.POLL, site, "from the admin")
     modeladmin.message_user(request, f"Polling {len(ids)} site(s) now.", messages.SUCCESS)
 
 
-@admin.action(description="Reset Azure gateway (re-resolves the home FQDN)")
+@admin.action(
+    description="Reset Azure gateway (re-resolves the home FQDN)", permissions=["operate"]
+)
 def reset_azure_gateway(modeladmin, request, queryset) -> None:
     from monitor.tasks import reset_gateway
 
     count = 0
     for site in queryset:
         transaction.on_commit(lambda pk=site.pk: reset_gateway.delay(pk))
+        record(Action.RESET_GATEWAY, site, "from the admin")
         count += 1
     modeladmin.message_user(
         request,
@@ -52,10 +59,12 @@ def reset_azure_gateway(modeladmin, request, queryset) -> None:
     )
 
 
-@admin.action(description="Re-push pfSense")
+@admin.action(description="Re-push pfSense", permissions=["operate"])
 def repush_pfsense(modeladmin, request, queryset) -> None:
     for site in queryset:
         ok, message = jobs.start_repush(site)
+        if ok:
+            record(Action.PUSH, site, message)
         modeladmin.message_user(request, message, messages.SUCCESS if ok else messages.ERROR)
 
 

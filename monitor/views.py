@@ -20,8 +20,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from audit.log import record
+from audit.models import Action
 from monitor import clock, poller, present
 from monitor.models import VERDICT_ORDER, Alert, Transition
+from s2svpn.roles import OPERATE, VIEW_STATUS, requires
 from wizard.models import Site
 from wizard.views.common import enqueue
 
@@ -36,6 +39,7 @@ def monitored_sites():
     return poller.monitored_sites()  # active sites, and those a pfSense push is working on
 
 
+@requires(VIEW_STATUS)
 def status_page(request: HttpRequest) -> HttpResponse:
     now = clock.now()
     counts = {key: 0 for key in FILTERS}
@@ -102,6 +106,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@requires(VIEW_STATUS)
 def site_page(request: HttpRequest, slug: str) -> HttpResponse:
     now = clock.now()
     site = get_object_or_404(Site.objects.select_related("snapshot"), slug=slug)
@@ -120,12 +125,14 @@ def site_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, template, context)
 
 
+@requires(OPERATE)
 @require_POST
 def reset_gateway(request: HttpRequest, slug: str) -> HttpResponse:
     from monitor.tasks import reset_gateway as task
 
     site = get_object_or_404(Site, slug=slug)
     enqueue(request, lambda: transaction.on_commit(lambda: task.delay(site.pk)))
+    record(Action.RESET_GATEWAY, site)
     messages.success(
         request,
         f"Reset of {site.name}'s VPN gateway requested: Azure re-resolves the local network "
@@ -134,21 +141,26 @@ def reset_gateway(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("monitor:site", slug=site.slug)
 
 
+@requires(OPERATE)
 @require_POST
 def poll_now(request: HttpRequest, slug: str) -> HttpResponse:
     from monitor.tasks import poll_sites
 
     site = get_object_or_404(Site, slug=slug)
     enqueue(request, lambda: transaction.on_commit(lambda: poll_sites.delay([site.pk])))
+    record(Action.POLL, site)
     messages.success(request, f"{site.name} will be polled now; the page refreshes by itself.")
     return redirect("monitor:site", slug=site.slug)
 
 
+@requires(OPERATE)
 @require_POST
 def repush(request: HttpRequest, slug: str) -> HttpResponse:
     from monitor.jobs import start_repush
 
     site = get_object_or_404(Site, slug=slug)
     ok, message = enqueue(request, lambda: start_repush(site))
+    if ok:
+        record(Action.PUSH, site, message)
     (messages.success if ok else messages.error)(request, message)
     return redirect("monitor:site", slug=site.slug)

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from s2svpn import vardir
@@ -97,9 +98,12 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "csp",
     "s2svpn",
     "wizard",
     "monitor",
+    "audit",  # last: its post_migrate gives the Administrator every app's permissions
 ]
 
 MIDDLEWARE = [
@@ -113,7 +117,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "s2svpn.middleware.BrokerDownMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "audit.middleware.CurrentUserMiddleware",
+    # last, as django-axes asks: it turns a locked-out login into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "s2svpn.urls"
@@ -130,6 +138,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     }
@@ -156,6 +165,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user or address
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -189,6 +202,38 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("S2SVPN_SSL_REDIRECT", False)
 if env_bool("S2SVPN_SECURE_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Login throttling (django-axes, https://django-axes.readthedocs.io/): after this many failed
+# logins in a row a username, and separately an address, is locked out for the cool-off time.
+# The admin lists the attempts; `manage.py axes_reset_username NAME` / `axes_reset_ip ADDR` /
+# `axes_reset` unlock.
+AXES_FAILURE_LIMIT = env_int("S2SVPN_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = env_float("S2SVPN_LOGIN_COOLOFF_MINUTES", 15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per user, per address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+if env_bool("S2SVPN_SECURE_PROXY", False):
+    AXES_IPWARE_PROXY_COUNT = 1  # the address the TLS-terminating proxy saw
+
+# Content-Security-Policy (django-csp 4, https://django-csp.readthedocs.io/): scripts and styles
+# from this origin only; an inline script needs the per-response nonce (there is none today).
+# htmx is told not to inject its indicator <style> (meta htmx-config in base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 
 # Celery broker and cache: the Redis at REDIS_URL, else the embedded Redis that `manage.py up`
 # runs on a unix socket under var/ (s2svpn/broker.py): one code path either way.
@@ -283,7 +328,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"azure": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    "loggers": {
+        "azure": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # lockouts are warnings; every login would be INFO
+    },
 }
 
 # Run engine: how long a worker may hold a step before another may take it over, retry limits.

@@ -24,6 +24,35 @@ def alice(client, admin_user):
     return client
 
 
+def user_with_role(username: str, role: str | None):
+    """A plain user (no superuser flag) holding one role of s2svpn.roles (or none)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(
+        username, f"{username}@example.net", "pw-" + username
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+        user.refresh_from_db()
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    return user_with_role("victor", "Viewer")
+
+
+@pytest.fixture
+def operator(db):
+    return user_with_role("olga", "Operator")
+
+
+@pytest.fixture
+def administrator(db):
+    return user_with_role("ada", "Administrator")
+
+
 # ------------------------------------------------------------------ a real Celery worker
 
 

@@ -8,13 +8,17 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from wizard.forms.secrets import KeepSecretsMixin
+from s2svpn.roles import OPERATE
+from wizard.forms.secrets import BoundSecretsMixin, KeepSecretsMixin
 from wizard.models import Run, Site, Step
 
 SECRET_FIELDS = ("client_secret", "pfsense_api_key", "psk", "apprise_urls")
 
 
-class SiteAdminForm(KeepSecretsMixin, forms.ModelForm):
+class SiteAdminForm(BoundSecretsMixin, KeepSecretsMixin, forms.ModelForm):
+    """The same validation as the wizard (the model's validators and constraints) and the same
+    rule for stored secrets: one whose endpoint changes must be entered again."""
+
     class Meta:
         model = Site
         fields = "__all__"
@@ -98,6 +102,10 @@ class SiteAdmin(admin.ModelAdmin):
 
     def get_list_select_related(self, request):
         return tuple(site_list_extras.select_related) or super().get_list_select_related(request)
+
+    def has_operate_permission(self, request) -> bool:
+        """The Site list's actions (poll, reset, re-push) are an Operator's (s2svpn.roles)."""
+        return request.user.has_perm(OPERATE)
 
     @admin.display(description="Mode", ordering="sandbox")
     def sandbox_badge(self, obj: Site) -> str:

@@ -11,12 +11,36 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 
 from s2svpn.dns import DnsError, parse_nameservers
 from s2svpn.intent import SiteIntent
 from wizard.fields import EncryptedTextField
+from wizard.validators import (
+    SLUG_PATTERN,
+    validate_guid,
+    validate_https,
+    validate_region,
+    validate_resource_group,
+    validate_slug,
+    validate_text,
+)
+
+# The most a field may hold, enforced by the database too (SQLite ignores max_length).
+LENGTHS = {
+    "name": 80,
+    "slug": 40,
+    "tenant_id": 64,
+    "client_id": 64,
+    "subscription_id": 64,
+    "resource_group": 90,
+    "location": 40,
+    "vnet_name": 64,
+    "pfsense_fingerprint": 95,
+}
 
 
 def validate_nameservers(value: str) -> None:
@@ -42,8 +66,13 @@ class SiteStatus(models.TextChoices):
 
 
 class Site(models.Model):
-    name = models.CharField(max_length=80)
-    slug = models.SlugField(max_length=40, unique=True, help_text="Used in Azure resource names.")
+    name = models.CharField(max_length=80, validators=[validate_text])
+    slug = models.SlugField(
+        max_length=40,
+        unique=True,
+        validators=[validate_slug],
+        help_text="Used in Azure resource names.",
+    )
     sandbox = models.BooleanField(
         default=False, help_text="Both ends are the local sandboxes, not real Azure or pfSense."
     )
@@ -57,22 +86,31 @@ class Site(models.Model):
     azure_auth = models.CharField(
         max_length=24, choices=AzureAuth.choices, default=AzureAuth.SERVICE_PRINCIPAL
     )
-    tenant_id = models.CharField("tenant id", max_length=64, blank=True)
-    client_id = models.CharField("client id", max_length=64, blank=True)
+    tenant_id = models.CharField("tenant id", max_length=64, blank=True, validators=[validate_guid])
+    client_id = models.CharField("client id", max_length=64, blank=True, validators=[validate_guid])
     client_secret = EncryptedTextField("client secret", blank=True)
-    subscription_id = models.CharField("subscription id", max_length=64, blank=True)
-    resource_group = models.CharField(max_length=90, blank=True)
-    location = models.CharField("region", max_length=40, blank=True)
-    vnet_name = models.CharField("virtual network", max_length=64, blank=True)
+    subscription_id = models.CharField(
+        "subscription id", max_length=64, blank=True, validators=[validate_guid]
+    )
+    resource_group = models.CharField(
+        max_length=90, blank=True, validators=[validate_resource_group]
+    )
+    location = models.CharField("region", max_length=40, blank=True, validators=[validate_region])
+    vnet_name = models.CharField(
+        "virtual network", max_length=64, blank=True, validators=[validate_text]
+    )
     arm_base_url = models.URLField(
-        "ARM endpoint", blank=True, help_text="Empty = public Azure (management.azure.com)."
+        "ARM endpoint",
+        blank=True,
+        validators=[validate_https],
+        help_text="Empty = public Azure (management.azure.com).",
     )
     arm_ca_bundle = models.TextField(
         "ARM CA bundle (PEM)", blank=True, help_text="Only for a non-public ARM endpoint."
     )
 
     # pfSense connection
-    pfsense_url = models.URLField("pfSense URL", blank=True)
+    pfsense_url = models.URLField("pfSense URL", blank=True, validators=[validate_https])
     pfsense_api_key = EncryptedTextField("pfSense API key", blank=True)
     pfsense_ca_bundle = models.TextField(
         "pfSense CA certificate (PEM)",
@@ -110,6 +148,24 @@ class Site(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The roles (s2svpn.roles) are groups holding these: Viewer sees the status pages,
+        # Operator runs the wizard, launches, retries, pushes, polls and tears down.
+        permissions = [
+            ("view_status", "Can see the status pages"),
+            ("operate_site", "Can run the wizard, launch, retry, push, poll and tear down"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(slug__regex=SLUG_PATTERN), name="site_slug_lower_case_hyphens"
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=LessThanOrEqual(Length(field), limit),
+                    name=f"site_{field}_at_most_{limit}",
+                )
+                for field, limit in LENGTHS.items()
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} (sandbox)" if self.sandbox else self.name

@@ -1,4 +1,12 @@
-// s2svpn: the one bit of hand-written JavaScript — the copy button for the generated PSK.
+// s2svpn's hand-written JavaScript (no inline scripts or handlers: the Content-Security-Policy
+// allows none): the copy button for the generated PSK, confirmations, keeping state across swaps.
+
+// A form with data-confirm asks before it is sent (instead of an inline onsubmit handler).
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;

@@ -110,7 +110,7 @@ def test_the_reset_gateway_button_posts_with_csrf_and_only_enqueues(
     body = alice.get(f"/status/{site.slug}/").content.decode()
     assert "The FQDN moved: Azure&#x27;s DNS cache" in body
     assert f'action="/status/{site.slug}/reset-gateway/"' in body
-    assert "csrfmiddlewaretoken" in body and "confirm(" in body
+    assert "csrfmiddlewaretoken" in body and "data-confirm=" in body
     assert alice.get(f"/status/{site.slug}/reset-gateway/").status_code == 405
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = alice.post(f"/status/{site.slug}/reset-gateway/")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from wizard import binding
+
 
 class SecretInput(forms.PasswordInput):
     """A password box that never renders its value (render_value=False), with a hint."""
@@ -41,3 +43,24 @@ class KeepSecretsMixin:
             stored = type(self.instance)._base_manager.filter(pk=self.instance.pk)
             return stored.values_list(name, flat=True).first() or ""
         return ""
+
+
+class BoundSecretsMixin:
+    """For ModelForms of a Site: a stored secret whose endpoint the form changes must be entered
+    again (:mod:`wizard.binding`); the error says why. ``self.moved`` keeps what moved."""
+
+    moved: dict[str, list[str]]
+
+    def endpoint_values(self, data: dict) -> dict:
+        """The endpoint fields as they will be saved (a form may derive some, e.g. TLS trust)."""
+        return data
+
+    def clean(self):
+        data = super().clean()
+        self.moved = binding.moved(
+            binding.stored_endpoint(self.instance), self.endpoint_values(dict(data))
+        )
+        for secret, fields in self.moved.items():
+            if secret in self.fields and not data.get(secret) and self.initial_secret(secret):
+                self.add_error(secret, binding.why(secret, fields))
+        return data

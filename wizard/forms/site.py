@@ -14,16 +14,16 @@ from typing import Any
 from cryptography import x509
 from django import forms
 
+from wizard import binding
 from wizard.forms.base import normalise_fingerprint, pretty_fingerprint, wire_live_validation
-from wizard.forms.secrets import KeepSecretsMixin, SecretFormField
+from wizard.forms.secrets import BoundSecretsMixin, KeepSecretsMixin, SecretFormField
 from wizard.models import AzureAuth, Site, SiteStatus
+from wizard.validators import GUID_PATTERN
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,90}$")
-REGION = re.compile(r"^[a-z][a-z0-9]{2,39}$")
+GUID = re.compile(GUID_PATTERN)
 
 
-class SiteForm(KeepSecretsMixin, forms.ModelForm):
+class SiteForm(BoundSecretsMixin, KeepSecretsMixin, forms.ModelForm):
     """Step 0: the site's name and how to reach both ends (secrets write-only)."""
 
     step = "site"
@@ -149,8 +149,6 @@ class SiteForm(KeepSecretsMixin, forms.ModelForm):
                 f"{slug!r} has upper-case letters or underscores; Azure resource names here use "
                 f"lower case and hyphens: write {slug.lower().replace('_', '-')!r}."
             )
-        if len(f"s2svpn-{slug}-vpngw") > 80:
-            raise forms.ValidationError("The slug is too long for Azure names; keep it under 60.")
         return slug
 
     def clean_subscription_id(self) -> str:
@@ -163,23 +161,11 @@ class SiteForm(KeepSecretsMixin, forms.ModelForm):
         return value
 
     def clean_resource_group(self) -> str:
-        value = self.cleaned_data["resource_group"].strip()
-        if not RESOURCE_GROUP.match(value) or value.endswith("."):
-            raise forms.ValidationError(
-                f"{value!r} is not a valid resource group name: use 1-90 letters, digits, "
-                "hyphens, underscores, periods or parentheses, not ending in a period."
-            )
-        return value
+        return self.cleaned_data["resource_group"].strip()  # the model's validator checks it
 
     def clean_location(self) -> str:
-        value = self.cleaned_data["location"].strip()
-        compact = value.lower().replace(" ", "")
-        if not REGION.match(compact):
-            raise forms.ValidationError(
-                f"{value!r} is not an Azure region name; write it like westeurope (lower case, "
-                "no spaces, as `az account list-locations` shows)."
-            )
-        return compact
+        # `West Europe` -> westeurope; the model's validator checks the result
+        return self.cleaned_data["location"].strip().lower().replace(" ", "")
 
     def clean_pfsense_url(self) -> str:
         value = self.cleaned_data["pfsense_url"].strip().rstrip("/")
@@ -268,12 +254,22 @@ class SiteForm(KeepSecretsMixin, forms.ModelForm):
             )
         return data
 
+    def endpoint_values(self, data: dict) -> dict:
+        if data.get("pfsense_tls") == "ca":
+            data["pfsense_fingerprint"] = ""
+        elif data.get("pfsense_tls") == "fingerprint":
+            data["pfsense_ca_bundle"] = ""
+        return data
+
     def save(self, commit: bool = True) -> Site:
         site = super().save(commit=False)
         if self.cleaned_data.get("pfsense_tls") == "ca":
             site.pfsense_fingerprint = ""
         elif self.cleaned_data.get("pfsense_tls") == "fingerprint":
             site.pfsense_ca_bundle = ""
+        # the PSK is not asked here: when an end moves it is dropped (wizard.binding)
+        entered = {n for n in ("client_secret", "pfsense_api_key") if self.cleaned_data.get(n)}
+        self.dropped = binding.drop_moved_secrets(site, entered)
         if commit:
             site.save()
         return site

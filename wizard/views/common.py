@@ -9,13 +9,16 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 
+from audit.log import record
+from audit.models import Action
 from s2svpn import cost
 from s2svpn.clients.errors import ClientError
 from wizard import forms as wf
-from wizard.models import Run, Site, SiteStatus
+from wizard.models import Run, RunKind, Site, SiteStatus
 from wizard.runs import start_run
 
 T = TypeVar("T")
+AUDITED_KINDS = {RunKind.PROVISION: Action.LAUNCH, RunKind.TEARDOWN: Action.TEARDOWN}
 
 
 def enqueue(request: HttpRequest, work: Callable[[], T]) -> T:
@@ -37,6 +40,7 @@ def start_site_run(request: HttpRequest, site: Site, kind: str, status: str, **f
         for name, value in fields.items():
             setattr(site, name, value)
         site.save(update_fields=["status", *fields, "updated"])
+        record(AUDITED_KINDS[kind], site, f"run #{run.pk}")
         return run
 
     return enqueue(request, work)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from s2svpn import manual
+from s2svpn.roles import OPERATE, VIEW_STATUS, requires
 from wizard import forms as wf
 from wizard.models import RunKind, Site
 from wizard.plan import azure_bgp_ip, known_facts
@@ -14,13 +15,17 @@ from wizard.views.common import hourly, latest_run, monitor_url, reached, step_u
 PSK_PLACEHOLDER = "<your pre-shared key>"
 
 
+@requires(VIEW_STATUS)
 def site_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm(OPERATE):  # a Viewer's home is the status page
+        return redirect("monitor:status")
     sites = list(Site.objects.all())
     for site in sites:
         site.latest_run = latest_run(site)
     return render(request, "wizard/site_list.html", {"sites": sites})
 
 
+@requires(OPERATE)
 def site_detail(request: HttpRequest, slug: str) -> HttpResponse:
     site = get_object_or_404(Site, slug=slug)
     return render(
@@ -53,6 +58,7 @@ def _download(site: Site, text: str, content_type: str, filename: str) -> HttpRe
     return response
 
 
+@requires(OPERATE)
 def manual_gui(request: HttpRequest, slug: str) -> HttpResponse:
     site = get_object_or_404(Site, slug=slug)
     text = manual.gui_instructions(
@@ -61,6 +67,7 @@ def manual_gui(request: HttpRequest, slug: str) -> HttpResponse:
     return _download(site, text, "text/markdown", "pfsense-gui.md")
 
 
+@requires(OPERATE)
 def manual_xml(request: HttpRequest, slug: str) -> HttpResponse:
     site = get_object_or_404(Site, slug=slug)
     text = manual.config_xml_fragment(

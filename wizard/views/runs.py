@@ -16,6 +16,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from audit.log import record
+from audit.models import Action
+from s2svpn.roles import OPERATE, requires
 from wizard.models import Run, RunKind, RunStatus, Site, SiteStatus, StepState
 from wizard.plan import build_plan
 from wizard.runs import RunBusy, cancel_run, retry_run
@@ -66,6 +69,7 @@ def _to_run(site: Site, run: Run) -> HttpResponseRedirect:
     return redirect(reverse("wizard:run", args=[site.slug, run.pk]))
 
 
+@requires(OPERATE)
 def run_progress(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     site, run = _site_run(slug, run_id)
     context = _run_context(site, run)
@@ -77,6 +81,7 @@ def run_progress(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     return render(request, "wizard/run.html", context)
 
 
+@requires(OPERATE)
 @require_POST
 def run_retry(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     site, run = _site_run(slug, run_id)
@@ -92,6 +97,7 @@ def run_retry(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     return _to_run(site, run)
 
 
+@requires(OPERATE)
 @require_POST
 def run_resume(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     """Continue a cancelled run, or nudge a live one whose re-checks were lost."""
@@ -99,8 +105,10 @@ def run_resume(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
 
     def resume() -> None:
         if run.is_terminal:
-            _retry(site, run)
+            retry_run(run)
+            _set_status(site, run)
         _dispatch_waiting(run)
+        record(Action.RESUME, site, f"run #{run.pk}")
 
     try:
         enqueue(request, resume)
@@ -113,6 +121,11 @@ def run_resume(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
 
 def _retry(site: Site, run: Run) -> None:
     retry_run(run)
+    _set_status(site, run)
+    record(Action.RETRY, site, f"run #{run.pk}")
+
+
+def _set_status(site: Site, run: Run) -> None:
     status = SiteStatus.TEARING_DOWN if run.kind == RunKind.TEARDOWN else SiteStatus.PROVISIONING
     Site.objects.filter(pk=site.pk).update(status=status)
 
@@ -134,16 +147,19 @@ def _dispatch_waiting(run: Run) -> None:
     transaction.on_commit(send)
 
 
+@requires(OPERATE)
 @require_POST
 def run_cancel(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     site, run = _site_run(slug, run_id)
     cancel_run(run)
+    record(Action.CANCEL, site, f"run #{run.pk}")
     messages.info(
         request, "Cancelled. Nothing already created is removed; Resume continues the run."
     )
     return _to_run(site, run)
 
 
+@requires(OPERATE)
 def teardown(request: HttpRequest, slug: str) -> HttpResponse:
     site = get_object_or_404(Site, slug=slug)
     error = ""

@@ -7,20 +7,27 @@ from contextlib import closing
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from s2svpn.roles import OPERATE, requires
+from wizard import binding, sandbox_info, services
 from wizard import forms as wf
-from wizard import sandbox_info, services
 from wizard.models import AzureAuth, Site, SiteStatus
 from wizard.views.common import advance, client_message, step_context, step_url, validate_url
 
 TESTS = ("test_azure", "test_pfsense", "fetch_fingerprint")
+PSK_DROPPED = (
+    "An end of the tunnel moved, so the stored pre-shared key was removed: it is only ever sent "
+    "where it was stored. Enter or generate a new one on the Connection step."
+)
 
 
+@requires(OPERATE)
 def wizard_new(request: HttpRequest) -> HttpResponse:
     return site_step(request, None)
 
@@ -64,6 +71,8 @@ def site_step(request: HttpRequest, site: Site | None) -> HttpResponse:
                 if not new.wizard_step and new.status == SiteStatus.DRAFT:
                     new.wizard_step = "vnet"
                 new.save()
+            if "psk" in form.dropped:
+                messages.warning(request, PSK_DROPPED)
             return redirect(step_url(new, "vnet"))
     else:
         form = wf.SiteForm(site=site, validate_url=vurl)
@@ -91,18 +100,13 @@ def _use_sandbox(request: HttpRequest, site: Site | None) -> HttpResponse:
             "`make run` (or `python manage.py sandbox`) and press Use the sandbox again.",
         )
         return redirect(step_url(site, "site") if site else reverse("wizard:new"))
+    original = site
     if site is None:
         site = Site(status=SiteStatus.DRAFT, wizard_step="site")
-        name = (request.POST.get("name") or "").strip()
+        site.name = (request.POST.get("name") or "").strip() or "Home lab"
         slug = (request.POST.get("slug") or "").strip()
-        site.name = name or "Home lab"
-        site.slug = (
-            slug
-            if slug and Site._meta.get_field("slug").max_length >= len(slug) and slug.islower()
-            else ""
-        )
-        if not site.slug or Site.objects.filter(slug=site.slug).exists():
-            site.slug = wf.new_slug(site.slug or "home")
+        # a typed slug is taken as it is (and validated below); an empty or taken one is made up
+        site.slug = wf.new_slug(slug or "home") if not slug or _taken(slug) else slug
     site.sandbox = True
     site.azure_auth = AzureAuth.SANDBOX
     site.tenant_id = site.client_id = ""
@@ -127,7 +131,15 @@ def _use_sandbox(request: HttpRequest, site: Site | None) -> HttpResponse:
             "other": float(timing.get("other_seconds", 1.5)),
         },
     )
+    dropped = binding.drop_moved_secrets(site, {"pfsense_api_key"})
+    try:
+        site.full_clean()  # the same validation as the wizard's form and the admin
+    except ValidationError as exc:
+        messages.error(request, "Cannot use the sandbox: " + " ".join(_messages(exc)))
+        return redirect(step_url(original, "site") if original else reverse("wizard:new"))
     site.save()
+    if "psk" in dropped:
+        messages.warning(request, PSK_DROPPED)
     messages.success(
         request,
         "Filled in with the local sandboxes (a stand-in Azure and pfSense on this machine). Test "
@@ -136,13 +148,25 @@ def _use_sandbox(request: HttpRequest, site: Site | None) -> HttpResponse:
     return redirect(step_url(site, "site"))
 
 
+def _taken(slug: str) -> bool:
+    return Site.objects.filter(slug=slug).exists()
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    out = []
+    for field, texts in exc.message_dict.items():
+        label = "" if field == NON_FIELD_ERRORS else f"{Site._meta.get_field(field).verbose_name}: "
+        out += [f"{label}{text}" for text in texts]
+    return out
+
+
 def _form_site(form: wf.SiteForm, site: Site | None) -> Site:
-    """An unsaved Site with the typed values and, for empty secrets, the stored ones."""
-    probe = form.instance
-    if site is not None:
-        for name in ("client_secret", "pfsense_api_key"):
-            if not form.cleaned_data.get(name):
-                setattr(probe, name, getattr(site, name))
+    """An unsaved Site with the typed values and, for empty secrets, the stored ones, but only
+    while their endpoint is the one they were stored with (wizard.binding)."""
+    probe = form.instance  # the form put the stored secrets back for empty fields
+    for name in ("client_secret", "pfsense_api_key"):
+        if not form.cleaned_data.get(name) and name in form.moved:
+            setattr(probe, name, "")
     tls = form.cleaned_data.get("pfsense_tls")
     if tls == "ca":
         probe.pfsense_fingerprint = ""
@@ -153,6 +177,11 @@ def _form_site(form: wf.SiteForm, site: Site | None) -> Site:
 
 def _connection_test(action: str, form: wf.SiteForm, site: Site | None) -> dict[str, Any]:
     probe = _form_site(form, site)
+    needs = {"test_azure": "client_secret", "test_pfsense": "pfsense_api_key"}.get(action)
+    if needs in form.moved and not getattr(probe, needs) and _uses_secret(probe, needs):
+        # the stored secret belongs to the old endpoint: nothing is sent to the new one
+        key = "azure" if needs == "client_secret" else "pfsense"
+        return {"key": key, "ok": False, "text": binding.why(needs, form.moved[needs])}
     if action == "test_azure":
         try:
             with closing(services.azure_client(probe)) as client:
@@ -178,6 +207,10 @@ def _connection_test(action: str, form: wf.SiteForm, site: Site | None) -> dict[
             site.save(update_fields=["intent", "updated"])
         return {"key": "pfsense", "ok": True, "text": wf.describe_preflight(snap)}
     return _fetch_fingerprint(form)
+
+
+def _uses_secret(probe: Site, name: str) -> bool:
+    return name == "pfsense_api_key" or probe.azure_auth == AzureAuth.SERVICE_PRINCIPAL
 
 
 def _fetch_fingerprint(form: wf.SiteForm) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from s2svpn import netplan
+from s2svpn.roles import OPERATE, requires
 from wizard import forms as wf
 from wizard.models import RunKind, Site, SiteStatus
 from wizard.plan import build_plan, live_conflicts
@@ -29,6 +30,7 @@ from wizard.views.common import (
 from wizard.views.site_step import site_step
 
 
+@requires(OPERATE)
 def wizard_step(request: HttpRequest, slug: str, step: str) -> HttpResponse:
     site = get_object_or_404(Site, slug=slug)
     info = wf.STEP.get(step)
@@ -83,6 +85,7 @@ def _read_outside(request: HttpRequest, site: Site, outside: wf.OutsideRead) -> 
     return {}
 
 
+@requires(OPERATE)
 @require_POST
 def validate(request: HttpRequest, slug: str | None = None, step: str = "site") -> HttpResponse:
     """htmx live validation: the form is checked whole, the triggering field's message returned."""
@@ -154,6 +157,7 @@ def _review(request: HttpRequest, site: Site) -> HttpResponse:
     )
 
 
+@requires(OPERATE)
 @require_POST
 def launch(request: HttpRequest, slug: str) -> HttpResponse:
     site = get_object_or_404(Site, slug=slug)

@@ -1,4 +1,4 @@
-"""Create an admin account if none exists; print the generated password once."""
+"""Create an admin account (an Administrator) if none exists; print the generated password once."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+
+from s2svpn.roles import ADMINISTRATOR
 
 
 class Command(BaseCommand):
@@ -14,11 +17,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         User = get_user_model()
+        administrators, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
         if User.objects.filter(is_superuser=True).exists():
+            for user in User.objects.filter(is_superuser=True).exclude(groups=administrators):
+                user.groups.add(administrators)  # accounts made before the roles existed
             return
         username = os.environ.get("S2SVPN_ADMIN_USER", "admin")
         password = os.environ.get("S2SVPN_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        User.objects.create_superuser(username=username, email="", password=password)
+        user = User.objects.create_superuser(username=username, email="", password=password)
+        user.groups.add(administrators)
         shown = (
             "(from S2SVPN_ADMIN_PASSWORD)" if os.environ.get("S2SVPN_ADMIN_PASSWORD") else password
         )
