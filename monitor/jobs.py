@@ -53,6 +53,11 @@ def reset_gateway(site_id: int) -> str:
 
 def start_repush(site: Site) -> tuple[bool, str]:
     """Start a pfSense push run (the wizard's engine); (ok, message for the user)."""
+    if not site.psk:  # e.g. dropped when an end moved (wizard.binding): nothing to push
+        return False, (
+            f"{site.name} has no pre-shared key stored (it is removed when an end of the tunnel "
+            "moves); enter or generate one on the Connection step, then push again."
+        )
     try:
         run = start_run(site, RunKind.PUSH)
     except RunBusy as err:

@@ -41,7 +41,8 @@ SECRET_LABELS = {
 
 
 def _norm(name: str, value: Any) -> str:
-    text = str(value or "").strip()
+    # a browser posts a textarea (the CA bundles) with CRLF line ends: the same certificate
+    text = "\n".join(line.strip() for line in str(value or "").strip().splitlines())
     if name == "pfsense_fingerprint":
         return text.replace(":", "").lower()
     return text.rstrip("/") if name.endswith("_url") else text

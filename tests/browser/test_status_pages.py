@@ -5,6 +5,7 @@ provisioned into the sandboxes and polled through the real clients. Screenshots 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from monitor import poller
 from monitor.models import Snapshot
@@ -80,9 +81,8 @@ def test_the_status_and_site_pages_show_verdict_peers_and_routes(
     # The open site page picks up the next poll by itself (htmx, every 10 s), no reload.
     _policy_trap(provisioned, boxes)
     poller.run_cycle([provisioned.pk])
-    page.wait_for_function(
-        "document.querySelector('.verdict.big').innerText === 'Degraded'", timeout=20_000
-    )
+    # (a locator wait: a string predicate would be eval'd in the page, which the CSP forbids)
+    expect(page.locator(".verdict.big")).to_have_text("Degraded", timeout=20_000)
     assert "eBGP policy trap" in page.inner_text(".findings")
     assert page.locator("tr.r-missing").count() == 3
     assert page.locator("button", has_text="Re-push pfSense").count() >= 1

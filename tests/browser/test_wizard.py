@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from s2svpn.intent import SiteIntent
 from tests.browser.conftest import Shots, login
@@ -118,7 +119,7 @@ def test_a_new_user_completes_the_wizard_with_the_keyboard_and_the_tunnel_comes_
     psk = page.input_value("#psk-value")
     assert len(psk) >= 32
     keys.press_on("#copy-psk")
-    page.wait_for_function("() => document.querySelector('.copy-status').textContent.length > 0")
+    expect(page.locator(".copy-status")).not_to_be_empty()
     shot(page, "step4-psk-shown-once")
     keys.press_on("#continue")
     page.wait_for_url("**/wizard/pfsense/")
