@@ -347,6 +347,14 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
                 "router id": bgp["routerid"],
                 "neighbor": f"{neighbor['peer']} remote-as {neighbor['asnum']}",
                 "update source": neighbor["updatesource"],
+                **(
+                    {
+                        "timers": f"keepalive {neighbor['timers_keepalive']} s, hold "
+                        f"{neighbor['timers_holdtime']} s (failover within the hold time)"
+                    }
+                    if neighbor.get("timers_holdtime")
+                    else {}
+                ),
                 "networks": ", ".join(r["distributeroutevalue"] for r in bgp["row"]),
                 "eBGP policy": "no bgp ebgp-requires-policy (prefixes flow)",
             },

@@ -29,6 +29,9 @@ def test_the_plan_shows_both_tunnels_and_each_sessions_azure_address(db):
     assert vtis["s2svpn:home#2"]["remote"] == "172.16.19.229"
     neighbors = [v["neighbor"] for _, v in _values(plan, "FRR BGP")]
     assert neighbors == ["172.16.19.228 remote-as 65515", "172.16.19.229 remote-as 65515"]
+    assert {v["timers"] for _, v in _values(plan, "FRR BGP")} == {
+        "keepalive 10 s, hold 30 s (failover within the hold time)"
+    }
     (gateway,) = [v for _, v in _values(plan, "Virtual network gateway")]
     assert gateway["BGP IP"] == "172.16.19.228 (instance 0), 172.16.19.229 (instance 1)"
     assert [name for name, _ in _values(plan, "Public IP")] == [
