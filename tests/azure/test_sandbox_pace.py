@@ -71,7 +71,8 @@ def test_the_status_url_of_a_bgp_read_also_asks_to_wait(paced):
 def test_a_time_scale_compresses_the_same_pace(paced):
     sb, client, intent, now = paced
     sb.timing.time_scale = 0.01
-    reads = client.start_bgp_reads(intent)  # the SDK takes the compressed wait
+    reads = client.start_bgp_reads(intent)  # the SDK and the client take the compressed wait
+    assert reads["peers"]["retry_after"] == pytest.approx(0.1)
     gw = (
         f"/subscriptions/{sb.subscription_id}/resourceGroups/{intent.resource_group}"
         f"/providers/Microsoft.Network/virtualNetworkGateways/{intent.gateway_name}"

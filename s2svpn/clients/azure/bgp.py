@@ -29,6 +29,17 @@ READS = {
 }
 
 
+def _wait(headers: Any) -> float:
+    """Seconds Azure asks to wait: ``Retry-After`` (whole seconds, as ARM sends it), else
+    ``retry-after-ms`` (honoured by azure-core too; the sandbox sends it when time is compressed)."""
+    if headers.get("Retry-After"):
+        return retry_after(headers.get("Retry-After"))
+    try:
+        return retry_after(str(float(headers.get("retry-after-ms") or 0) / 1000))
+    except ValueError:
+        return 0.0
+
+
 class BgpReads(Connections):
     """BGP reads one by one or side by side, and the monitor's reading of the Azure end."""
 
@@ -76,7 +87,7 @@ class BgpReads(Connections):
             if initial.status_code == 202 and location:
                 out[name] = {
                     "url": location,
-                    "retry_after": retry_after(initial.headers.get("Retry-After")),
+                    "retry_after": _wait(initial.headers),
                 }
             else:
                 out[name] = {"body": initial.json() if initial.text() else {}}
@@ -98,7 +109,7 @@ class BgpReads(Connections):
             )
             if response.status_code == 202:
                 item["url"] = response.headers.get("Location", item["url"])
-                item["retry_after"] = retry_after(response.headers.get("Retry-After"))
+                item["retry_after"] = _wait(response.headers)
                 continue
             if response.status_code >= 400:
                 # ARM's own error (e.g. 403 AuthorizationFailed naming the missing action),
