@@ -67,6 +67,12 @@ class SiteIntent:
     lan_prefixes: tuple[str, ...] = ("10.0.0.0/24", "192.168.2.0/24")
     firewall_scope: Literal["vnet", "any"] = "vnet"
     vti_descr: str = "AZUREVTI"
+    # Phase 1 "My identifier" (pfSense myid_type/myid_data). The default is pfSense's own "My IP
+    # address" (behind NAT: the private WAN address), which the seed tunnel showed real Azure
+    # accepts. Override per site only when an Azure setup needs another identity, e.g.
+    # {"ike_myid_type": "address", "ike_myid_data": "<public IP>"} or "fqdn"/"dyn_dns" with a name.
+    ike_myid_type: str = "myaddress"
+    ike_myid_data: str = ""
     # NAT router in front of pfSense: are UDP 500/4500 forwarded to pfSense?
     behind_nat: bool = True
     ports_forwarded: bool = False

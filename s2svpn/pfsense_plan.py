@@ -40,6 +40,9 @@ __all__ = [
     "merge_frr",
     "restore_command",
     "rule_sources",
+    "system_changes",
+    "system_read_command",
+    "system_write_commands",
     "vtysh_command",
 ]
 
@@ -65,6 +68,9 @@ class PfSenseDesired:
     extra_rules: tuple[dict, ...] = ()
     # Facts the push and the sandbox need beside the bodies.
     facts: dict = field(default_factory=dict)
+    # System settings the tunnel needs (``SYSTEM_KEYS``; no REST field exists for them): "Allow
+    # APIPA" in APIPA mode and IPsec Advanced's maximum MSS; see :func:`system_changes`.
+    system: dict = field(default_factory=dict)
 
     @property
     def rules(self) -> tuple[dict, ...]:
@@ -79,6 +85,7 @@ class PfSenseDesired:
             "interface": self.interface,
             "rules": list(self.rules),
             "frr": self.frr,
+            "system": self.system,
         }
 
 
@@ -88,15 +95,35 @@ def _lifetimes(crypto: Any) -> tuple[int, int]:
     return ike, child
 
 
+# Phase 1 "My identifier" types s2svpn can push, and whether each needs data. What pfSense sends
+# for each is ipsec_find_id() + ipsec_fixup_id() in src/etc/inc/ipsec.inc (RELENG_2_7_2):
+# myaddress -> the WAN interface address (behind NAT: the private one), dyn_dns -> "dns:<fqdn>"
+# (nothing is resolved), fqdn -> "fqdn:<name>", user_fqdn -> "userfqdn:<mail>", address -> as given.
+MYID_TYPES = {"myaddress": False, "address": True, "fqdn": True, "dyn_dns": True, "user_fqdn": True}
+
+
 def _myid(intent: SiteIntent) -> tuple[str, str | None]:
-    """Phase 1 "My identifier". Behind NAT pfSense would send its private WAN address, which Azure
-    rejects; it must send the public address Azure knows (reference/pfsense.md §9.6). With a
-    dynamic address the ``dyn_dns`` identifier resolves the DDNS name to that same address."""
-    if not intent.behind_nat:
-        return "myaddress", None
-    if intent.onprem_public_ip:
-        return "address", intent.onprem_public_ip
-    return "dyn_dns", intent.onprem_fqdn
+    """Phase 1 "My identifier": pfSense's default "My IP address" unless the site overrides it.
+
+    The seed tunnel (pfSense behind a FRITZ!Box, identity left at "My IP address", so the private
+    WAN address went out as IDi) came up against real Azure: Azure does not require IDi to be the
+    local network gateway's address. The per-site override (``ike_myid_type``/``ike_myid_data``)
+    exists for setups that need another identity."""
+    kind = intent.ike_myid_type or "myaddress"
+    if kind not in MYID_TYPES:
+        raise ValueError(
+            f"The phase 1 identifier type {kind!r} is not one s2svpn can push; use one of "
+            f"{', '.join(MYID_TYPES)}."
+        )
+    if not MYID_TYPES[kind]:
+        return kind, None
+    data = (intent.ike_myid_data or "").strip()
+    if not data:
+        raise ValueError(
+            f"The phase 1 identifier type {kind!r} needs a value (ike_myid_data), e.g. the public "
+            "IP address for 'address' or a host name for 'fqdn'."
+        )
+    return kind, data
 
 
 def frr_description(text: str) -> str:
@@ -205,12 +232,13 @@ def desired_pfsense(
         "rand_time": int(child_lifetime * P2_RAND_FRACTION),
         "keepalive": True,
     }
+    # No interface "mss": filter.inc applies that field minus 40 and, in the default enc filter
+    # mode, not on ipsecN at all; the clamp goes into IPsec Advanced (``system``) instead.
     interface = {
         "descr": intent.vti_descr,
         "enable": True,
         "typev4": "none",
         "typev6": "none",
-        "mss": MSS,
     }
     sources = rule_sources(intent, transit.azure_ip if intent.bgp_mode == "apipa" else azure_bgp_ip)
     rules = [
@@ -279,7 +307,9 @@ def desired_pfsense(
         "azure_asn": intent.azure_asn,
         "networks": list(intent.lan_prefixes),
     }
+    system = {"maxmss": MSS, "no_apipa_block": intent.bgp_mode == "apipa"}
     return PfSenseDesired(
+        system=system,
         phase1=phase1,
         phase2=phase2,
         interface=interface,
@@ -405,6 +435,46 @@ def _redact_frr(value: Any) -> Any:
     return value
 
 
+# ---- system settings (Allow APIPA, maximum MSS) -------------------------------------------------
+SYSTEM_KEYS = ("no_apipa_block", "maxmss_enable", "maxmss")
+MAXMSS_DEFAULT = (
+    1400  # filter.inc filter_generate_scrubing(): config_get_path('system/maxmss', 1400)
+)
+
+
+def effective_maxmss(system: dict) -> int | None:
+    """The max-mss pfSense's scrub rule applies for VPN traffic, or None when the clamp is off.
+
+    ``filter.inc`` ``filter_generate_scrubing()`` (RELENG_2_7_2): with ``system/maxmss_enable`` set
+    it emits ``scrub ... max-mss <system/maxmss, 1400 if empty>`` for traffic to and from
+    ``<vpn_networks>``, the value as given (unlike an interface's MSS field, applied minus 40)."""
+    if system.get("maxmss_enable") is None:
+        return None
+    try:
+        return int(system.get("maxmss") or MAXMSS_DEFAULT)
+    except (TypeError, ValueError):
+        return MAXMSS_DEFAULT
+
+
+def system_changes(current: dict, desired: dict) -> dict:
+    """``{key: [now, wanted]}`` for the system settings s2svpn must change (None = unset).
+
+    Allow APIPA (``system/no_apipa_block``) is switched on when the site needs it and it is off;
+    ``filter.inc`` otherwise blocks 169.254.0.0/16 before any user rule. The MSS clamp is set to
+    ``desired["maxmss"]`` unless a clamp at that value or lower is already on (a lower value the
+    user chose is kept)."""
+    changes: dict = {}
+    if desired.get("no_apipa_block") and current.get("no_apipa_block") is None:
+        changes["no_apipa_block"] = [None, "yes"]
+    want = desired.get("maxmss")
+    have = effective_maxmss(current)
+    if want and (have is None or have > int(want)):
+        if current.get("maxmss_enable") is None:
+            changes["maxmss_enable"] = [None, "yes"]
+        changes["maxmss"] = [current.get("maxmss"), str(want)]
+    return changes
+
+
 # ---- command texts (fixed; data only as base64) ------------------------------------------------
 PHP = "/usr/local/bin/php"
 VTYSH = "/usr/local/bin/vtysh"
@@ -423,6 +493,9 @@ CHECKPOINT_SECTIONS = (
     "installedpackages/frrbgp",
     "installedpackages/frrbgpadvanced",
     "installedpackages/frrbgpneighbors",
+    "system/no_apipa_block",
+    "system/maxmss_enable",
+    "system/maxmss",
 )
 _SECTION_LIST = "[" + ",".join(f'"{s}"' for s in CHECKPOINT_SECTIONS) + "]"
 
@@ -437,6 +510,21 @@ FRR_WRITE_PHP = (
     'config_del_path("installedpackages/frrbgpneighbors");}else{'
     'config_set_path("installedpackages/frrbgpneighbors/config",array_values($d["frrbgpneighbors"]));}}'
     'write_config("s2svpn: FRR BGP settings");echo "s2svpn: written";'
+)
+_SYSTEM_LIST = "[" + ",".join(f'"{k}"' for k in SYSTEM_KEYS) + "]"
+# Writes only the keys present in the payload (null = unset); the filter reload that makes them
+# live is the push's firewall apply (POST /api/v2/firewall/apply runs filter_configure()).
+SYSTEM_WRITE_PHP = (
+    "$f=$argv[1];$d=json_decode(base64_decode(file_get_contents($f)),true);@unlink($f);"
+    'if(!is_array($d)){echo "s2svpn: unreadable payload";exit(2);}'
+    'require_once("config.inc");foreach(' + _SYSTEM_LIST + " as $k){"
+    "if(!array_key_exists($k,$d))continue;"
+    'if($d[$k]===null){config_del_path("system/$k");}else{config_set_path("system/$k",$d[$k]);}}'
+    'write_config("s2svpn: system settings (Allow APIPA, maximum MSS)");echo "s2svpn: written";'
+)
+SYSTEM_READ_PHP = (
+    'require_once("config.inc");$o=[];foreach(' + _SYSTEM_LIST + " as $k){"
+    '$o[$k]=config_get_path("system/$k");}echo json_encode($o);'
 )
 FRR_READ_PHP = (
     'require_once("config.inc");$o=[];foreach(["frr","frrbgp","frrbgpadvanced"] as $k){'
@@ -490,16 +578,32 @@ def stage_command(chunk: str, nonce: str) -> str:
     return f"umask 077; printf %s {chunk} >> {stage_path(nonce)}"
 
 
-def frr_write_commands(sections: dict, nonce: str) -> list[str]:
-    """Commands that write the FRR sections: base64 JSON staged in chunks, then fixed PHP."""
+def _staged_php(data: dict, nonce: str, code: str) -> list[str]:
+    """Commands that hand ``data`` to a fixed PHP snippet: base64 JSON staged in chunks (the
+    endpoint's ``command`` is at most 1024 characters), then the snippet reading the file."""
     blob = base64.b64encode(
-        json.dumps(sections, separators=(",", ":"), sort_keys=True).encode()
+        json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     ).decode()
     room = COMMAND_MAX - len(stage_command("", nonce))
     chunks = [blob[i : i + room] for i in range(0, len(blob), room)] or [""]
-    return [stage_command(chunk, nonce) for chunk in chunks] + [
-        _php(FRR_WRITE_PHP, stage_path(nonce))
-    ]
+    return [stage_command(chunk, nonce) for chunk in chunks] + [_php(code, stage_path(nonce))]
+
+
+def frr_write_commands(sections: dict, nonce: str) -> list[str]:
+    """Commands that write the FRR sections: base64 JSON staged in chunks, then fixed PHP."""
+    return _staged_php(sections, nonce, FRR_WRITE_PHP)
+
+
+def system_write_commands(values: dict, nonce: str) -> list[str]:
+    """Commands that set (or, for None, unset) ``system/<key>`` for keys of ``SYSTEM_KEYS``."""
+    unknown = set(values) - set(SYSTEM_KEYS)
+    if unknown:
+        raise ValueError(f"not a system setting s2svpn writes: {', '.join(sorted(unknown))}")
+    return _staged_php(values, nonce, SYSTEM_WRITE_PHP)
+
+
+def system_read_command() -> str:
+    return _php(SYSTEM_READ_PHP)
 
 
 def frr_read_command() -> str:

@@ -47,6 +47,7 @@ __all__ = [
 
 SUBSYSTEMS = ("ipsec", "interfaces", "firewall", "frr")
 _KIND_SUBSYSTEM = {
+    "system": "firewall",  # Allow APIPA / maximum MSS are live after a filter reload
     "phase1": "ipsec",
     "phase2": "ipsec",
     "interface": "interfaces",
@@ -61,7 +62,7 @@ class PushError(ClientError):
 
 @dataclass(frozen=True)
 class PlanItem:
-    kind: str  # phase1 | phase2 | interface | rule | frr
+    kind: str  # system | phase1 | phase2 | interface | rule | frr
     key: str  # the stable key the object is found by
     action: str  # create | update | unchanged
     diff: dict  # {field: [now, wanted]} (secrets masked)
@@ -70,7 +71,9 @@ class PlanItem:
         return asdict(self)
 
 
-CARRIED_OVER = ("psk_salt", "psk_digest", "frr_owned", "installed_frr")
+CARRIED_OVER = ("psk_salt", "psk_digest", "frr_owned", "installed_frr", "system_owned")
+FRR_INSTALL_DEADLINE = 900.0  # s: pkg_install() of pfSense-pkg-frr + frr9 + libyang2 on a slow box
+APPLY_PATIENCE = 3  # reads of a timed-out apply's state before applying again
 
 
 def new_push_state(previous: dict | None = None) -> dict:
@@ -105,15 +108,44 @@ def build_desired(
 
 
 def _frr_current(client: Any) -> dict:
+    """The FRR sections now on the firewall. A failed read stops the step (transient): treating it
+    as "no FRR config" would make the merge write s2svpn's sections over the user's."""
     try:
         return client.read_frr_sections()
-    except ClientError:
-        return {"frr": None, "frrbgp": None, "frrbgpadvanced": None, "frrbgpneighbors": []}
+    except ClientError as error:
+        raise PushError(
+            "Could not read the current FRR settings from the firewall, so nothing was written "
+            f"(writing now could replace your other BGP neighbours and networks): {error.message}",
+            permanent=False,
+            code="FRR_READ_FAILED",
+        ) from None
 
 
-def plan(client: Any, desired: PfSenseDesired) -> list[PlanItem]:
+SYSTEM_REASONS = {
+    "no_apipa_block": "Allow APIPA: switch on (System > Advanced > Firewall & NAT). pfSense blocks "
+    "169.254.0.0/16 before any rule unless it is on, and APIPA mode runs BGP over 169.254.x.x.",
+    "maxmss": "Maximum MSS 1350 (VPN > IPsec > Advanced), as Azure recommends; pfSense applies "
+    "this value as given to VPN traffic.",
+}
+
+
+def _system_current(client: Any, state: dict | None = None) -> dict:
+    found = ((state or {}).get("preflight") or {}).get("system")
+    return dict(found) if isinstance(found, dict) and found else client.read_system()
+
+
+def system_plan_item(client: Any, desired: PfSenseDesired, state: dict | None = None) -> PlanItem:
+    """The system settings s2svpn changes, with the reason for each (``diff["why"]``)."""
+    changes = plans.system_changes(_system_current(client, state), desired.system)
+    if not changes:
+        return PlanItem("system", "system settings", "unchanged", {})
+    why = [SYSTEM_REASONS["maxmss" if k.startswith("maxmss") else k] for k in changes]
+    return PlanItem("system", "system settings", "update", {**changes, "why": sorted(set(why))})
+
+
+def plan(client: Any, desired: PfSenseDesired, state: dict | None = None) -> list[PlanItem]:
     """Create / update / unchanged per object, from a fresh read of the firewall."""
-    items: list[PlanItem] = []
+    items: list[PlanItem] = [system_plan_item(client, desired, state)]
     descr = desired.phase1["descr"]
     p1 = client.find_phase1(descr=descr)
     if p1 is None:
@@ -221,6 +253,7 @@ def write(
             permanent=True,
             code="NO_CHECKPOINT",
         )
+    _write_system(client, desired, state)
     write_phase1(client, desired, state, update_psk=update_psk)
     ikeid = int(state["ikeid"])
 
@@ -249,10 +282,58 @@ def _before(found: dict | None, body: dict) -> dict:
     return {k: found.get(k) for k in body if k != "pre_shared_key" and k in found}
 
 
+def _write_system(client: Any, desired: PfSenseDesired, state: dict) -> None:
+    """Allow APIPA / maximum MSS through the command endpoint; remembers what they were before
+    (only the first push that changed a key records it) so teardown can give it back."""
+    changes = plans.system_changes(client.read_system(), desired.system)
+    if not changes:
+        return
+    owned = state.setdefault("system_owned", {})
+    for key, (before, _after) in changes.items():
+        owned.setdefault(key, before)
+    client.write_system({key: after for key, (_before, after) in changes.items()})
+    _record(state, "system", "system settings", "update")
+
+
+def install_frr(client: Any, state: dict, *, now: float) -> dict:
+    """Start installing pfSense-pkg-frr once, then report progress: ``{"status": "installed" |
+    "installing", "elapsed": s}``. The package install runs inline in the REST call and takes far
+    longer than one request; a timed-out POST keeps running on the firewall, so this never POSTs
+    again while an install may be running (until ``FRR_INSTALL_DEADLINE``)."""
+    started = state.get("frr_install_started")
+    if client.frr_installed():
+        state.pop("frr_install_started", None)
+        return {"status": "installed", "elapsed": now - started if started else 0.0}
+    if started is not None:
+        if now - started < FRR_INSTALL_DEADLINE:
+            return {"status": "installing", "elapsed": now - started}
+        raise PushError(
+            f"pfSense-pkg-frr is still not installed {FRR_INSTALL_DEADLINE / 60:.0f} minutes after "
+            "s2svpn started the install. Check System > Package Manager (and its log) on the "
+            "firewall, install FRR there if needed, then Retry.",
+            permanent=True,
+            code="FRR_INSTALL_TIMEOUT",
+        )
+    state["frr_install_started"] = now
+    try:
+        outcome = client.install_frr()
+    except ClientError:
+        state.pop("frr_install_started", None)  # refused: nothing is running
+        raise
+    state["installed_frr"] = True
+    if outcome == "installed" and client.frr_installed():
+        state.pop("frr_install_started", None)
+        return {"status": "installed", "elapsed": 0.0}
+    return {"status": "installing", "elapsed": 0.0}
+
+
 def _write_frr(client: Any, desired: PfSenseDesired, state: dict) -> None:
     if not client.frr_installed():
-        client.install_frr()
-        state["installed_frr"] = True
+        raise PushError(
+            "pfSense-pkg-frr is not installed yet; the FRR package step installs it first.",
+            permanent=False,
+            code="FRR_NOT_INSTALLED",
+        )
     current = _frr_current(client)
     merged, diff = plans.merge_frr(current, desired.frr, password=secrets.token_urlsafe(18))
     if not diff:
@@ -310,7 +391,11 @@ def _frr_ownership(current: dict, merged: dict, previous: dict | None) -> dict:
 
 # ---- apply -----------------------------------------------------------------------------------------
 def apply(client: Any, state: dict) -> dict:
-    """Apply each changed subsystem once, in order: IPsec, interfaces, firewall, FRR."""
+    """Apply each changed subsystem once, in order: IPsec, interfaces, firewall, FRR.
+
+    An apply that timed out may still be running on the firewall (ipsec_configure() rebuilds every
+    VTI), so a retry first reads the subsystem's state: applied -> done; still pending -> ask
+    again later (a few times) before applying once more. A blind second apply would flap BGP."""
     applied = state.setdefault("applied", [])
     changed = set(state.get("changed") or [])
     if "interfaces" in changed:
@@ -318,6 +403,19 @@ def apply(client: Any, state: dict) -> dict:
     for subsystem in SUBSYSTEMS:
         if subsystem not in changed or subsystem in applied:
             continue
+        if subsystem != "frr" and state.get("applying") == subsystem:
+            if client.applied(subsystem):
+                _applied(state, subsystem)
+                continue
+            checks = state["apply_checks"] = int(state.get("apply_checks") or 0) + 1
+            if checks <= APPLY_PATIENCE:
+                raise PushError(
+                    f"pfSense is still applying {subsystem} (the last apply timed out); "
+                    "reading its state again before deciding to apply once more.",
+                    permanent=False,
+                    code="APPLY_PENDING",
+                )
+        state["applying"] = subsystem
         if subsystem == "ipsec":
             client.apply_ipsec()
         elif subsystem == "interfaces":
@@ -326,8 +424,14 @@ def apply(client: Any, state: dict) -> dict:
             client.apply_firewall()
         else:
             client.frr_generate_config()
-        applied.append(subsystem)
+        _applied(state, subsystem)
     return state
+
+
+def _applied(state: dict, subsystem: str) -> None:
+    state["applied"].append(subsystem)
+    state.pop("applying", None)
+    state.pop("apply_checks", None)
 
 
 # ---- verify ----------------------------------------------------------------------------------------
@@ -418,8 +522,8 @@ def rollback(client: Any, state: dict) -> dict:
 
 def _undo(client: Any, item: dict, state: dict) -> None:
     kind, key, action, before = item["kind"], item["key"], item["action"], item.get("before") or {}
-    if kind == "frr":
-        return  # the FRR sections come back with the checkpoint restore
+    if kind in ("frr", "system"):
+        return  # the FRR sections and system settings come back with the checkpoint restore
     if action == "create":
         if kind == "rule":
             client.delete_rule(key)
@@ -440,81 +544,5 @@ def _undo(client: Any, item: dict, state: dict) -> None:
             client.patch_phase1(key, before)
 
 
-# ---- teardown --------------------------------------------------------------------------------------
-def teardown(client: Any, intent: SiteIntent, state: dict | None = None) -> list[str]:
-    """Remove what s2svpn created for this site (reference §4.8 order); returns what went.
-
-    With the push's ``state`` the FRR settings s2svpn added (networks, switches it turned on, the
-    sections it created) are given back too; without it only objects carrying the site's
-    description and its BGP neighbor are removed.
-    """
-    state = state or {}
-    removed: list[str] = []
-    descr = intent.descr
-    for rule in list(client.rules()):
-        if rule.get("descr") == descr or str(rule.get("descr", "")).startswith(f"{descr} ("):
-            if client.delete_rule(rule["descr"]):
-                removed.append(f"rule {rule['descr']}")
-    if removed:
-        client.apply_firewall()
-
-    try:
-        current = client.read_frr_sections()
-    except ClientError:
-        current = None
-    if current is not None:
-        updated = _frr_without_ours(current, intent, state.get("frr_owned"))
-        if updated != current:
-            client.write_frr(updated)
-            client.frr_generate_config()
-            removed.append("frr settings")
-
-    p1 = client.find_phase1(descr=descr)
-    ikeid = (p1 or {}).get("ikeid", state.get("ikeid"))
-    p2 = client.find_phase2(descr, ikeid) if ikeid is not None else None
-    port = f"ipsec{p2['reqid']}" if p2 else state.get("port")
-    if port and client.delete_interface(port):
-        removed.append(f"interface {port}")
-        client.apply_interfaces()
-    if client.delete_phase2(descr, ikeid):
-        removed.append("phase 2")
-    if client.delete_phase1(descr):
-        removed.append("phase 1")
-    if "phase 1" in removed or "phase 2" in removed:
-        client.apply_ipsec()
-    return removed
-
-
-def _frr_without_ours(current: dict, intent: SiteIntent, owned: dict | None) -> dict:
-    import copy
-
-    out = copy.deepcopy(current)
-    label = plans.frr_description(intent.descr)
-    peers = set((owned or {}).get("neighbors") or [])
-    out["frrbgpneighbors"] = [
-        n
-        for n in out.get("frrbgpneighbors") or []
-        if n.get("descr") != label and n.get("peer") not in peers
-    ]
-    if not owned:
-        return out
-    for section in ("frr", "frrbgp", "frrbgpadvanced"):
-        if section in owned.get("created", []):
-            out[section] = None
-            continue
-        if out.get(section) is None:
-            continue
-        for key in owned.get("added", {}).get(section, []):
-            out[section].pop(key, None)
-        for key, value in owned.get("changed", {}).get(section, {}).items():
-            out[section][key] = value
-    if out.get("frrbgp") is not None:
-        rows = set(owned.get("rows") or [])
-        kept = [
-            r for r in out["frrbgp"].get("row") or [] if r.get("distributeroutevalue") not in rows
-        ]
-        if kept or "row" not in owned.get("added", {}).get("frrbgp", []):
-            out["frrbgp"]["row"] = kept
-        else:
-            out["frrbgp"].pop("row", None)
-    return out
+# ---- teardown: s2svpn.pfsense_teardown ----------------------------------------------------------
+from s2svpn.pfsense_teardown import teardown  # noqa: E402  (kept importable from here)

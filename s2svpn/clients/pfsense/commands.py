@@ -60,6 +60,34 @@ class FrrAndCheckpoints(FirewallObjects):
                 code="FRR_GENERATE_FAILED",
             )
 
+    # ---- system settings (Allow APIPA, IPsec Advanced maximum MSS) ------------------------------
+    def read_system(self) -> dict:
+        """``system/{no_apipa_block,maxmss_enable,maxmss}`` (None = unset); no REST field exists."""
+        output, code = self.command(plan.system_read_command())
+        try:
+            data = json.loads(output) if code == 0 else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise ClientError(
+                "Could not read the firewall's system settings (Allow APIPA, maximum MSS) through "
+                "the command endpoint; retry.",
+                permanent=False,
+                code="SYSTEM_READ_FAILED",
+            )
+        return {key: data.get(key) for key in plan.SYSTEM_KEYS}
+
+    def write_system(self, values: dict) -> None:
+        """Set (None: unset) system settings; live after the next filter reload (firewall apply)."""
+        for command in plan.system_write_commands(values, secrets.token_hex(8)):
+            _output, code = self.command(command)
+            if code != 0:
+                raise ClientError(
+                    f"Writing the system settings failed on the firewall (exit {code}); retry.",
+                    permanent=False,
+                    code="SYSTEM_WRITE_FAILED",
+                )
+
     # ---- checkpoint ---------------------------------------------------------------------------
     def checkpoint(self) -> dict:
         """Newest config revision + a backup of the touched sections kept on the firewall.

@@ -196,15 +196,29 @@ class FirewallObjects(PfSenseApi):
         return self._delete_found(self.find_phase1(descr=descr), "/api/v2/vpn/ipsec/phase1")
 
     # ---- apply (each subsystem once per push) ---------------------------------------------------
+    # An apply with ``async: false`` runs inline: ipsec_configure() rebuilds every VTI, an
+    # interface apply reconfigures them; on a real firewall that can take well over 10 s.
+    APPLY_TIMEOUT = 90.0
+    APPLY_PATHS = {
+        "ipsec": "/api/v2/vpn/ipsec/apply",
+        "interfaces": "/api/v2/interface/apply",
+        "firewall": "/api/v2/firewall/apply",
+    }
+
     def _apply(self, path: str) -> bool:
-        data = self.request("POST", path, json_body={"async": False}) or {}
-        return bool(data.get("applied", True))
+        data = self.request("POST", path, json_body={"async": False}, timeout=self.APPLY_TIMEOUT)
+        return bool((data or {}).get("applied", True))
+
+    def applied(self, subsystem: str) -> bool:
+        """Is nothing left to apply in ``subsystem``? (read-only, safe after a timed-out apply)"""
+        data = self.request("GET", self.APPLY_PATHS[subsystem]) or {}
+        return bool(data.get("applied"))
 
     def apply_ipsec(self) -> bool:
-        return self._apply("/api/v2/vpn/ipsec/apply")
+        return self._apply(self.APPLY_PATHS["ipsec"])
 
     def apply_interfaces(self) -> bool:
-        return self._apply("/api/v2/interface/apply")
+        return self._apply(self.APPLY_PATHS["interfaces"])
 
     def apply_firewall(self) -> bool:
-        return self._apply("/api/v2/firewall/apply")
+        return self._apply(self.APPLY_PATHS["firewall"])

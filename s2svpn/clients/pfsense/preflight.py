@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from s2svpn import pfsense_versions as versions
+from s2svpn.clients.errors import ClientError
 from s2svpn.clients.pfsense.objects import FirewallObjects
 from s2svpn.intent import SiteIntent
 
@@ -22,6 +24,7 @@ class Preflight:
     wan_interface: str = ""
     bgp_source_interface: str = ""
     apipa_allowed: bool | None = None
+    system: dict = field(default_factory=dict)  # system/{no_apipa_block,maxmss_enable,maxmss}
     existing_phase1: dict | None = None  # s2svpn's own phase 1 (same descr)
     conflicting_phase1: dict | None = None  # someone else's phase 1 to the same remote gateway
     interfaces: dict = field(default_factory=dict)  # id -> {descr, if, ipaddr}
@@ -41,6 +44,7 @@ class Preflight:
             "wan_interface": self.wan_interface,
             "bgp_source_interface": self.bgp_source_interface,
             "apipa_allowed": self.apipa_allowed,
+            "system": dict(self.system),
             "existing_phase1": bool(self.existing_phase1),
             "conflicting_phase1": (self.conflicting_phase1 or {}).get("descr"),
             "problems": list(self.problems),
@@ -61,6 +65,9 @@ class Preflights(FirewallObjects):
             (self.request("GET", "/api/v2/system/restapi/version") or {}).get("current_version")
             or ""
         )
+        problems, warnings = versions.check(result.pfsense_version, result.restapi_version)
+        result.problems += problems
+        result.warnings += warnings
         settings = self.settings()
         result.represent_interfaces_as = str(settings.get("represent_interfaces_as") or "descr")
         self._iface_repr = None
@@ -97,10 +104,14 @@ class Preflights(FirewallObjects):
                 "The FRR package is not installed; s2svpn installs pfSense-pkg-frr before writing "
                 "BGP settings (System > Package Manager shows it afterwards)."
             )
-        if intent.bgp_mode == "apipa":
+        # "Allow APIPA" and the IPsec maximum MSS have no REST field: read them through the
+        # command endpoint (filter.inc blocks 169.254.0.0/16 unless system/no_apipa_block is set).
+        result.system = self.read_system()
+        result.apipa_allowed = result.system.get("no_apipa_block") is not None
+        if intent.bgp_mode == "apipa" and not result.apipa_allowed:
             result.warnings.append(
-                "APIPA BGP addresses (169.254.x.x): check that pfSense accepts them on the VTI "
-                "(the REST API does not expose that setting, so s2svpn cannot verify it)."
+                "'Allow APIPA' (System > Advanced > Firewall & NAT) is off, so pfSense blocks the "
+                "169.254.x.x BGP addresses before any rule; s2svpn switches it on."
             )
         for p1 in self.phase1s():
             if p1.get("descr") == intent.descr:
@@ -119,5 +130,23 @@ class Preflights(FirewallObjects):
     def frr_installed(self) -> bool:
         return any(str(p.get("name")) == FRR_PACKAGE for p in self.packages())
 
-    def install_frr(self) -> None:
-        self.request("POST", "/api/v2/system/package", json_body={"name": FRR_PACKAGE})
+    # POST /api/v2/system/package runs pkg_install() inline (RESTAPI Models/Package.inc
+    # _create()): FRR pulls frr9, libyang2, … and takes tens of seconds to minutes. The request
+    # may time out while pkg keeps running on the firewall, so a timeout means "started".
+    INSTALL_TIMEOUT = 60.0
+
+    def install_frr(self) -> str:
+        """Start installing FRR: ``"installed"`` when pfSense answered, ``"started"`` when the
+        request timed out with pkg still at work. Never call again while an install runs."""
+        try:
+            self.request(
+                "POST",
+                "/api/v2/system/package",
+                json_body={"name": FRR_PACKAGE},
+                timeout=self.INSTALL_TIMEOUT,
+            )
+        except ClientError as error:
+            if error.code in ("TIMEOUT", "TRANSPORT"):
+                return "started"
+            raise
+        return "installed"

@@ -27,6 +27,7 @@ REST_MISSING = (
     "answered 404 for /api/v2/. Reinstall pfSense-pkg-RESTAPI for this pfSense version "
     "(pkg-static add …/pfSense-<version>-pkg-RESTAPI.pkg), re-enable KeyAuth, then retry."
 )
+VERSION_PATH = "/api/v2/system/restapi/version"
 PERMANENT_STATUS = {400, 401, 403, 404, 405, 406, 409, 415, 422, 424}
 # The monitor reads each firewall once per poll interval (60 s by default): keep its TLS
 # connection that long instead of httpx's 5 s, so a poll does not pay a new handshake. A
@@ -185,14 +186,25 @@ class PfSenseApi:
 
     # ---- transport -----------------------------------------------------------------------------
     def request(
-        self, method: str, path: str, *, params: dict | None = None, json_body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json_body: Any = None,
+        timeout: float | None = None,
     ) -> Any:
-        """One API call; returns the envelope's ``data`` or raises :class:`ClientError`."""
+        """One API call; returns the envelope's ``data`` or raises :class:`ClientError`.
+
+        ``timeout`` overrides the client's for calls that take long on a real firewall (package
+        installs, applies that rebuild every VTI)."""
         attempts = self.retries + 1
         for attempt in range(attempts):
             try:
-                return self._once(method, path, params, json_body)
+                return self._once(method, path, params, json_body, timeout)
             except ClientError as error:
+                if error.code == "REST_API_MISSING" and path != VERSION_PATH:
+                    self._endpoint_or_package_missing(path)
                 retry_safe = (
                     method == "GET"
                     or error.code in ("CONNECT", "TOO_MANY_REQUESTS")
@@ -203,7 +215,33 @@ class PfSenseApi:
                 time.sleep(min(0.2 * (attempt + 1), 1.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _once(self, method: str, path: str, params: dict | None, json_body: Any) -> Any:
+    def _endpoint_or_package_missing(self, path: str) -> None:
+        """A 404 without the envelope comes from nginx: either the whole package is gone (a
+        pfSense upgrade removes it) or this release has no such endpoint (each endpoint is its own
+        ``/usr/local/www/api/v2/.../index.php``, RESTAPI ``Core/Endpoint.inc``). Ask the package
+        for its version to tell which."""
+        try:
+            data = self._once("GET", VERSION_PATH, None, None, None) or {}
+        except ClientError:
+            return  # the package itself is missing: keep REST_MISSING
+        version = str(data.get("current_version") or "unknown")
+        raise ClientError(
+            f"The firewall's REST API package ({version}) has no endpoint {path}: it arrived in a "
+            "later release. Install the pfSense-pkg-RESTAPI release that fits this pfSense "
+            "version (the preflight names it), then retry.",
+            permanent=True,
+            code="ENDPOINT_MISSING",
+            status=404,
+        )
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        params: dict | None,
+        json_body: Any,
+        timeout: float | None = None,
+    ) -> Any:
         what = f"{method} {path}"
         try:
             response = self._http.request(
@@ -211,6 +249,7 @@ class PfSenseApi:
                 path,
                 params=_query(params),
                 json=json_body if json_body is not None else None,
+                **({"timeout": timeout} if timeout else {}),
             )
         except PinMismatch as error:
             raise ClientError(str(error), permanent=True, code="TLS_PIN_MISMATCH") from None
