@@ -55,6 +55,7 @@ _MYID_WORDS = {
     "address": "IP address",
     "dyn_dns": "Dynamic DNS",
     "fqdn": "Distinguished name",
+    "user_fqdn": "User distinguished name",
 }
 
 
@@ -150,10 +151,11 @@ def gui_instructions(
         "- Available network ports: pick the `ipsecN` port of this phase 2 (`ipsec1` when it is "
         "the firewall's first VTI; N is the phase 2's reqid) and click Add.",
         f"- Open the new interface: Enable checked, Description `{iface['descr']}`, IPv4 "
-        "Configuration Type None, IPv6 Configuration Type None, "
-        f"MSS `{iface['mss']}`.",
+        "Configuration Type None, IPv6 Configuration Type None; leave MSS empty (pfSense applies "
+        "an interface MSS minus 40, and not at all on a VTI in the default IPsec filter mode).",
         "- Save, then Apply Changes.",
         "",
+        *_system_steps(d.system),
         "## 4. Firewall > Rules > IPsec",
         "",
     ]
@@ -196,6 +198,27 @@ def gui_instructions(
     return "\n".join(lines)
 
 
+def _system_steps(system: dict) -> list[str]:
+    lines = [
+        "## 3a. VPN > IPsec > Advanced Settings",
+        "",
+        f"- Enable Maximum MSS: checked, Maximum MSS `{system['maxmss']}` (Azure's recommended TCP "
+        "MSS clamp; pfSense applies this value as given). Keep a lower value if one is set.",
+        "- Save.",
+        "",
+    ]
+    if system.get("no_apipa_block"):
+        lines += [
+            "## 3b. System > Advanced > Firewall & NAT",
+            "",
+            "- Allow APIPA: checked. Without it pfSense blocks 169.254.0.0/16 before any rule and "
+            "the APIPA BGP session never comes up.",
+            "- Save (the filter reloads).",
+            "",
+        ]
+    return lines
+
+
 # ---- config.xml ---------------------------------------------------------------------------------
 def _text(parent: ET.Element, tag: str, value: Any) -> ET.Element:
     element = ET.SubElement(parent, tag)
@@ -232,7 +255,11 @@ def config_xml_fragment(
     if iface["enable"]:
         _text(opt, "enable", True)
     _text(opt, "spoofmac", "")
-    _text(opt, "mss", iface["mss"])
+    system = ET.SubElement(root, "system")
+    if d.system.get("no_apipa_block"):
+        _text(system, "no_apipa_block", "yes")
+    _text(system, "maxmss_enable", "yes")
+    _text(system, "maxmss", d.system["maxmss"])
 
     filt = ET.SubElement(root, "filter")
     for rule in d.rules:

@@ -328,6 +328,22 @@ class Lab:
         )
         _run(["ip", "netns", "exec", self.ns(node), "nft", "-f", "-"], input=rules)
 
+    def block_link_local(self, node: str) -> None:
+        """pfSense's link-local block: unless System > Advanced > Firewall & NAT "Allow APIPA"
+        (``system/no_apipa_block``) is set, ``filter.inc`` (RELENG_2_7_2, the "Block IPv4
+        link-local" rules) emits ``block in quick from 169.254.0.0/16 to any`` and ``block in quick
+        from any to 169.254.0.0/16`` before every user rule: inbound packets from or to APIPA
+        addresses are dropped on every interface, whatever the IPsec-tab rule says."""
+        rules = (
+            "table inet pfsense_apipa {\n"
+            "  chain inbound {\n   type filter hook input priority -10; policy accept;\n"
+            '   iifname != "lo" ip saddr 169.254.0.0/16 drop\n'
+            '   iifname != "lo" ip daddr 169.254.0.0/16 drop\n  }\n'
+            "  chain through {\n   type filter hook forward priority -10; policy accept;\n"
+            "   ip saddr 169.254.0.0/16 drop\n   ip daddr 169.254.0.0/16 drop\n  }\n}\n"
+        )
+        _run(["ip", "netns", "exec", self.ns(node), "nft", "-f", "-"], input=rules)
+
     def add_local(self, node: str, address: str) -> None:
         """An address the node owns (LAN IP, BGP IP, a VM in the VNet): /32 on ``lo``."""
         self.ip(node, "addr", "add", f"{address}/32", "dev", "lo")

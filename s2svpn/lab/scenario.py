@@ -46,6 +46,13 @@ class LabCase:
     nat: NatRouter = field(default_factory=NatRouter)
     rekey: bool = False  # force a CHILD_SA rekey and report whether it worked
     bgp: bool = True  # start FRR once the child SA is up
+    apipa_allowed: bool = False  # "Allow APIPA" already on before the push (pfSense's default: off)
+
+    @property
+    def link_local_blocked(self) -> bool:
+        """Does the lab's pfSense drop 169.254.0.0/16 (filter.inc), after what the push wrote?"""
+        system = getattr(self.desired, "system", None) or {}
+        return not (self.apipa_allowed or system.get("no_apipa_block"))
 
 
 @dataclass
@@ -127,7 +134,9 @@ def interface_ips(intent: SiteIntent, desired: Any) -> dict[str, str]:
     return ips
 
 
-def pfsense_end_for(case_intent: SiteIntent, desired: Any, dns: Mapping[str, str]) -> PfSenseEnd:
+def pfsense_end_for(
+    case_intent: SiteIntent, desired: Any, dns: Mapping[str, str], *, apipa_allowed: bool = True
+) -> PfSenseEnd:
     """What the pfSense sandbox would report for these REST bodies and FRR sections."""
     p1, p2, frr = desired.phase1, desired.phase2, desired.frr or {}
     crypto = render.pfsense_crypto(p1, p2)
@@ -182,11 +191,13 @@ def pfsense_end_for(case_intent: SiteIntent, desired: Any, dns: Mapping[str, str
         ike_lifetime=crypto.ike_lifetime,
         child_lifetime=crypto.child_lifetime,
         ike_id=pfsense_local_id(p1, dns),
+        apipa_allowed=apipa_allowed,
     )
 
 
 def pfsense_local_id(phase1: Mapping[str, Any], dns: Mapping[str, str]) -> str:
-    """The IKE identity pfSense sends (``dyn_dns`` resolves the name, as pfSense does)."""
+    """The IKE identity pfSense sends (``ipsec_find_id()``: "My IP address" is the private WAN
+    address behind the NAT; ``dyn_dns`` goes out as ``dns:<fqdn>``, unresolved)."""
     local, _ = render.pfsense_identity(phase1, PFSENSE_WAN_IP, dns)
     return local
 
@@ -197,7 +208,12 @@ def world_view(case: LabCase) -> TunnelView:
     world.dns = dict(case.dns)
     world.nat = dataclasses.replace(case.nat)
     world.set_azure(case.azure.connection_id, case.azure)
-    world.set_pfsense("lab", pfsense_end_for(case.intent, case.desired, case.dns))
+    world.set_pfsense(
+        "lab",
+        pfsense_end_for(
+            case.intent, case.desired, case.dns, apipa_allowed=not case.link_local_blocked
+        ),
+    )
     return world.view()[0]
 
 
@@ -261,6 +277,8 @@ def _plumb(lab: Lab, case: LabCase) -> None:
         *[render.first_host(p) for p in intent.lan_prefixes],
     ):
         lab.add_local("onprem", intent.onprem_bgp_ip)
+    if case.link_local_blocked:
+        lab.block_link_local("onprem")
     for node in ("az", "onprem"):
         lab.wait_ipsec0(node)
     # pfSense: ipsec<reqid> gets the P2 local address; IPv4 VTIs are /30 point-to-point

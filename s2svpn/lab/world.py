@@ -51,8 +51,11 @@ def pfsense_sections(end: PfSenseEnd) -> tuple[dict, dict, dict, dict]:
         "ikeid": end.ikeid or 1,
         "iketype": "ikev2",
         "remote_gateway": end.remote_gateway,
+        # the sandbox hands over the identity already rendered as ipsec_find_id() +
+        # ipsec_fixup_id() would ("192.168.178.10", "dns:home.example.net", ...); "address"
+        # passes it through unchanged
         "myid_type": "address",
-        "myid_data": end.ike_id or end.wan_public_ip,
+        "myid_data": end.ike_id or PFSENSE_WAN_IP,
         "peerid_type": "peeraddress",
         "pre_shared_key": end.psk,
         "lifetime": end.ike_lifetime,
@@ -304,6 +307,8 @@ class LabWorld(World):
         )
         if not end.ipsec_rule:
             lab.block_inbound_tunnel("onprem")  # pf: no pass rule on enc0, states still pass
+        if not end.apipa_allowed:
+            lab.block_link_local("onprem")  # filter.inc's link-local block (Allow APIPA off)
         phase1, phase2, frr, ips = pfsense_sections(end)
         lab.start_charon(
             "az", render.azure_swanctl(azure, peer_address=plan.peer_address or "0.0.0.0")

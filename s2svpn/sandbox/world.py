@@ -78,7 +78,9 @@ class PfSenseEnd:
     # Additions (defaults keep every existing caller valid):
     ike_lifetime: int = 28800  # phase 1 lifetime (s)
     child_lifetime: int = 3600  # phase 2 lifetime (s)
-    ike_id: str = ""  # the IKE identity pfSense sends; "" = not modelled (taken as right)
+    ike_id: str = ""  # the IKE identity pfSense sends (Azure accepts any; shown, not judged)
+    # "Allow APIPA" (system/no_apipa_block) on; off -> filter.inc drops 169.254.0.0/16 inbound
+    apipa_allowed: bool = True
 
 
 @dataclass
@@ -189,6 +191,13 @@ def home_address(world: World, end: PfSenseEnd) -> str:
     return end.wan_public_ip or world.nat.public_ip
 
 
+def _link_local(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network("169.254.0.0/16")
+    except ValueError:
+        return False
+
+
 def _same_30(a: str, b: str) -> bool:
     try:
         net_a = ipaddress.ip_interface(f"{a}/30").network
@@ -291,6 +300,14 @@ def _bgp(world: World, azure: AzureEnd, end: PfSenseEnd, view: TunnelView) -> No
             "pfSense's IPsec tab has no pass rule, so the BGP session (TCP 179) from Azure is "
             "blocked; add a pass rule on the IPsec (enc0) tab."
         )
+    elif not end.apipa_allowed and any(
+        _link_local(ip) for ip in (end.neighbor, end.update_source_ip, end.p2_local)
+    ):
+        reason = (
+            "pfSense drops the BGP session: 'Allow APIPA' (System > Advanced > Firewall & NAT) is "
+            "off, so its ruleset blocks 169.254.0.0/16 before any rule. Switch on Allow APIPA "
+            "(s2svpn's push does this in APIPA mode) and reload the filter."
+        )
     elif not end.vti_assigned:
         reason = "the VTI interface is not assigned on pfSense, so FRR cannot source BGP from it."
     elif end.update_source_ip != azure.lng_bgp_ip:
@@ -392,13 +409,8 @@ def _evaluate_one(world: World, azure_key: str, azure: AzureEnd, instance: int =
         view.reason = reason
         return view
 
-    if end.ike_id and end.ike_id != peer:
-        view.reason = (
-            f"authentication failed: pfSense identifies itself as {end.ike_id} but Azure expects "
-            f"the local network gateway's address {peer}; set phase 1 'My identifier' to the IP "
-            f"address {peer}."
-        )
-        return view
+    # No identity check: Azure accepts whatever IDi pfSense sends (the seed tunnel came up with
+    # pfSense's private WAN address as its identity behind the NAT).
     if end.psk != azure.psk:
         view.reason = (
             "authentication failed: pre-shared keys differ. Set the same key on the Azure "

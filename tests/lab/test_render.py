@@ -41,7 +41,9 @@ def test_pfsense_swanctl_renders_phase1_and_the_vti_child_like_ipsec_inc():
         "rekey_time = 25920s",
         "local_addrs = 192.168.178.10",
         "remote_addrs = 198.51.100.10",
-        "id = 203.0.113.2",  # dyn_dns: the DDNS name resolved, as pfSense does
+        "id = 192.168.178.10",  # "My IP address": the private WAN address (ipsec_find_id)
+        "id-0 = %any",  # ipsec_setup_secrets(): %any as its own id for a non-mobile phase 1
+        "id-1 = 198.51.100.10",
         "policies = no",
         "reqid = 5001",
         "start_action = start",
@@ -166,7 +168,7 @@ def test_azure_is_responder_only_with_exactly_the_custom_policy():
         "start_action = none",
         "life_time = 27000s",
         "remote_addrs = 203.0.113.2",
-        "id = 203.0.113.2",
+        "id = %any",  # Azure accepts whatever IDi the peer sends
         "local_ts = 0.0.0.0/0",
     ):
         assert line in got, line
@@ -194,6 +196,36 @@ def test_azure_frr_speaks_asn_65515_from_its_bgp_ip_to_the_lng_peer():
     ):
         assert line in got, line
     assert "neighbor 10.0.0.1 passive" in render.azure_frr(azure, passive=True)
+
+
+IDENTITIES = {
+    # myid_type, myid_data -> what ipsec_find_id() + ipsec_fixup_id() put in swanctl.conf
+    ("myaddress", ""): "192.168.178.10",
+    ("address", "203.0.113.2"): "203.0.113.2",
+    ("fqdn", "home-s2s.example.net"): "fqdn:home-s2s.example.net",
+    ("dyn_dns", "home-s2s.example.net"): "dns:home-s2s.example.net",
+    ("user_fqdn", "admin@example.net"): "userfqdn:admin@example.net",
+}
+
+
+def test_every_identity_type_s2svpn_can_push_renders_as_ipsec_find_id_sends_it():
+    """src/etc/inc/ipsec.inc ipsec_find_id()/ipsec_fixup_id() (RELENG_2_7_2): dyn_dns is an FQDN
+    identity with the name as written (no lookup), myaddress the interface's own address."""
+    import dataclasses
+
+    from s2svpn.pfsense_plan import MYID_TYPES
+
+    assert {kind for kind, _ in IDENTITIES} == set(MYID_TYPES)
+    for (kind, data), expected in IDENTITIES.items():
+        intent = dataclasses.replace(CANONICAL, ike_myid_type=kind, ike_myid_data=data)
+        azure = scenario.azure_end_for(intent, psk=PSK)
+        desired = scenario.desired_for(intent, psk=PSK, azure=azure)
+        text = render.pfsense_swanctl(
+            desired.phase1, desired.phase2, wan_address="192.168.178.10", dns=DNS
+        )
+        got = lines(text)
+        assert f"id = {expected}" in got, (kind, text)
+        assert "id-0 = %any" in got and "id-1 = 198.51.100.10" in got
 
 
 def test_the_psk_is_quoted_safely():

@@ -7,7 +7,7 @@ import pytest
 
 from s2svpn.intent import SiteIntent
 from s2svpn.lab import scenario
-from s2svpn.lab.harness import NAT_PUBLIC_IP
+from s2svpn.lab.harness import NAT_PUBLIC_IP, PFSENSE_WAN_IP
 
 pytestmark = pytest.mark.lab
 
@@ -44,7 +44,8 @@ def test_ike_is_established_through_the_home_nat(site):
     assert out.ike["remote-host"] == NAT_PUBLIC_IP  # Azure sees the router, not pfSense
     assert out.ike["remote-port"] != "500"  # floated to NAT-T
     assert out.nat_detected
-    assert out.ike["remote-id"] == NAT_PUBLIC_IP  # dyn_dns identity = the public address
+    # the seed's identity: "My IP address", i.e. pfSense's private WAN address behind the NAT
+    assert out.ike["remote-id"] == PFSENSE_WAN_IP
     assert (out.ike["encr-alg"], out.ike["encr-keysize"]) == ("AES_CBC", "256")
     assert out.ike["integ-alg"] == "HMAC_SHA2_256_128"
     assert out.ike["dh-group"] == "MODP_2048"

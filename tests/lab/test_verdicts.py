@@ -45,6 +45,7 @@ def case(
     nat: NatRouter | None = None,
     dns: dict | None = None,
     rekey: bool = False,
+    system: dict | None = None,
 ) -> LabCase:
     """A site built by s2svpn's own planners, then one thing changed on one end."""
     policy = intent.policy if azure_policy == "same" else azure_policy
@@ -72,7 +73,9 @@ def case(
     p2.update(phase2 or {})
     if frr:
         sections = frr(sections)
-    desired = dataclasses.replace(desired, phase1=p1, phase2=p2, frr=sections)
+    desired = dataclasses.replace(
+        desired, phase1=p1, phase2=p2, frr=sections, system={**desired.system, **(system or {})}
+    )
     return LabCase(
         name,
         intent,
@@ -100,6 +103,23 @@ def _pfs(policy: IpsecPolicy, pfs: str) -> IpsecPolicy:
     return dataclasses.replace(policy, pfs_group=pfs)
 
 
+# myid_type -> myid_data; what reaches Azure is checked against ipsec_find_id() below
+IDENTITIES = {
+    "myaddress": "",
+    "address": "203.0.113.2",
+    "fqdn": "home-s2s.example.net",
+    "dyn_dns": "home-s2s.example.net",
+    "user_fqdn": "admin@example.net",
+}
+# the IDi Azure sees, as strongSwan prints it (ipsec_fixup_id()'s "dns:"/"fqdn:"/"userfqdn:"
+# prefixes only say the identity's type)
+AZURE_SEES = {
+    "myaddress": "192.168.178.10",  # the private WAN address behind the NAT (the seed's identity)
+    "address": "203.0.113.2",
+    "fqdn": "home-s2s.example.net",
+    "dyn_dns": "home-s2s.example.net",
+    "user_fqdn": "admin@example.net",
+}
 GCM = PRESETS["gcm-modp2048"].policy
 MS = PRESETS["microsoft-recommended"].policy
 
@@ -155,7 +175,14 @@ CASES = [
     case("PFS ECP384 on pfSense vs PFS2048", pfsense_policy=_pfs(GCM, "ECP384"), rekey=True),
     # authentication
     case("wrong PSK", phase1={"pre_shared_key": "Some0Other0Key0entirely0different"}),
-    case("private IKE identity behind NAT", phase1={"myid_type": "myaddress"}),
+    # identity: every "My identifier" s2svpn can push comes up (Azure accepts any IDi)
+    *(
+        case(
+            f"identity {kind}",
+            dataclasses.replace(CANONICAL, ike_myid_type=kind, ike_myid_data=data),
+        )
+        for kind, data in IDENTITIES.items()
+    ),
     # who starts
     case("ResponderOnly with pfSense not initiating", phase1={"startaction": "none"}),
     case(
@@ -188,6 +215,8 @@ CASES = [
         phase2={"localid_address": "10.99.0.1", "remoteid_address": "10.99.0.2"},
     ),
     case("APIPA eBGP policy trap", APIPA, frr=_no_policy_switch),
+    # filter.inc's link-local block: a push that forgets "Allow APIPA"
+    case("APIPA without Allow APIPA", APIPA, system={"no_apipa_block": False}),
 ]
 
 
@@ -232,6 +261,28 @@ def test_world_predicts_what_really_happens(lab_case: LabCase, outcomes):
     assert predicted.bgp_policy_blocked == real.policy_blocked, why
     assert set(predicted.azure_learned) == set(real.azure_learned), why
     assert set(predicted.pfsense_learned) == set(real.pfsense_learned), why
+
+
+@pytest.mark.parametrize("kind", list(IDENTITIES))
+def test_azure_receives_the_identity_ipsec_find_id_sends(kind, outcomes):
+    """pfSense's src/etc/inc/ipsec.inc ipsec_find_id(): "My IP address" is the interface's own
+    (private) address, dyn_dns an FQDN identity of the name itself; the tunnel comes up with each."""
+    real = outcomes[f"identity {kind}"]
+    assert real.child_up, real.errors
+    assert real.ike["remote-id"] == AZURE_SEES[kind]
+
+
+def test_apipa_needs_allow_apipa_and_the_diagnosis_names_it(outcomes):
+    """filter.inc blocks 169.254.0.0/16 unless system/no_apipa_block: the tunnel comes up, BGP
+    never does; with s2svpn's planned change pushed, BGP is Established with routes both ways."""
+    name = "APIPA without Allow APIPA"
+    blocked, pushed = outcomes[name], outcomes["APIPA addressing matches"]
+    assert blocked.child_up and blocked.bgp_pfsense_state != "Established"
+    case_ = next(c for c in CASES if c.name == name)
+    assert "Allow APIPA" in scenario.world_view(case_).reason
+    assert pushed.bgp_pfsense_state == "Established" == pushed.bgp_azure_state
+    assert set(pushed.azure_learned) >= set(APIPA.lan_prefixes)
+    assert set(pushed.pfsense_learned) >= set(APIPA.vnet_prefixes)
 
 
 @pytest.mark.parametrize(
