@@ -18,7 +18,9 @@ from s2svpn import pfsense_plan as cmds
 from s2svpn.sandbox.pfsense import PfSenseSandbox
 from s2svpn.sandbox.pfsense_php import PhpRunner, php_binary
 
-pytestmark = pytest.mark.skipif(not php_binary(), reason="php is not installed (CI installs php-cli)")
+pytestmark = pytest.mark.skipif(
+    not php_binary(), reason="php is not installed (CI installs php-cli)"
+)
 
 NONCE = "0123456789abcdef"
 USER_FRR = {
@@ -114,7 +116,9 @@ def test_checkpoint_restore_and_discard_run_for_real(tmp_path):
     assert fw.run(cmds.restore_command(NONCE, "0" * 64)) == ("s2svpn: checkpoint changed", 4)
     assert fw.run_all([cmds.restore_command(NONCE, info["sha256"])]) == "s2svpn: restored"
     assert fw.config["installedpackages"]["frr"]["config"][0]["password"] == "users-own-password"
-    assert {"ipsec_configure", "filter_configure", "frr_generate_config"} <= {e[0] for e in fw.events}
+    assert {"ipsec_configure", "filter_configure", "frr_generate_config"} <= {
+        e[0] for e in fw.events
+    }
 
     fw.run_all([cmds.discard_checkpoint_command(NONCE)])
     assert path not in fw.files
