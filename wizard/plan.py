@@ -316,7 +316,6 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
             {
                 "port": "ipsec<reqid> (the VTI)",
                 "enabled": "yes",
-                "MSS clamp": desired.interface["mss"],
             },
             again,
         )
@@ -336,6 +335,7 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
                 again,
             )
         )
+    objects += _system_objects(desired.system)
     bgp = desired.frr["frrbgp"]
     neighbor = desired.frr["frrbgpneighbors"][0]
     objects.append(
@@ -364,6 +364,50 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
     return objects
 
 
+def _system_objects(system: dict[str, Any]) -> list[PlanObject]:
+    """pfSense system settings the tunnel needs (no REST field: set through the command endpoint);
+    a live review turns them into "reuse" when the firewall already has them."""
+    from s2svpn.pfsense_push import SYSTEM_REASONS
+
+    objects = [
+        PlanObject(
+            "pfsense",
+            "System setting",
+            "Maximum MSS",
+            {
+                "where": "VPN > IPsec > Advanced Settings",
+                "value": f"{system['maxmss']} (a lower value already set is kept)",
+                "why": SYSTEM_REASONS["maxmss"],
+            },
+            "update",
+        )
+    ]
+    if system.get("no_apipa_block"):
+        objects.append(
+            PlanObject(
+                "pfsense",
+                "System setting",
+                "Allow APIPA",
+                {
+                    "where": "System > Advanced > Firewall & NAT",
+                    "change": "switch on",
+                    "why": SYSTEM_REASONS["no_apipa_block"],
+                },
+                "update",
+            )
+        )
+    return objects
+
+
+SELF_TRAFFIC_NOTE = (
+    "Default BGP mode: pfSense's tunnel address {address} lies inside the VNet, so traffic the "
+    "firewall itself sends into Azure (DNS to an Azure resolver, NTP, a ping from Diagnostics, "
+    "gateway monitoring) gets its reply delivered inside the VNet instead of through the tunnel; "
+    "LAN clients are unaffected. To fix it choose APIPA BGP addresses for this site (the tunnel "
+    "then uses 169.254.x.x, outside the VNet), or source such traffic from the LAN address."
+)
+
+
 def expected_minutes(site: Site) -> int:
     """The gateway build dominates: real Azure 20-45+ min, or what the endpoints declared."""
     from wizard.timing import declared_hints
@@ -383,6 +427,12 @@ PF_KIND = {
     "interface": "Interface",
     "rule": "Firewall rule",
     "frr": "FRR BGP",
+    "system": "System setting",
+}
+PF_SYSTEM_NAMES = {
+    "no_apipa_block": "Allow APIPA",
+    "maxmss_enable": "Maximum MSS",
+    "maxmss": "Maximum MSS",
 }
 PF_ACTION: dict[str, Action] = {"create": "create", "update": "update", "unchanged": "reuse"}
 
@@ -457,9 +507,13 @@ def _pfsense_actions(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> L
         )
         out: dict[tuple[str, str], Action] = {}
         for item in items:
-            out[(PF_KIND.get(item.kind, item.kind), _pf_name(item, intent))] = PF_ACTION.get(
-                item.action, "create"
-            )
+            kind = PF_KIND.get(item.kind, item.kind)
+            if item.kind == "system":
+                changing = {PF_SYSTEM_NAMES[k] for k in item.diff if k in PF_SYSTEM_NAMES}
+                for name in ("Allow APIPA", "Maximum MSS"):
+                    out[(kind, name)] = "update" if name in changing else "reuse"
+                continue
+            out[(kind, _pf_name(item, intent))] = PF_ACTION.get(item.action, "create")
         return out, found
 
     return _closing_call(services.pfsense_client(site), read)
@@ -567,6 +621,13 @@ def build_plan(site: Site, *, live: bool = False) -> Plan:
         "the public IP exists, phase 2 and BGP as soon as Azure's BGP address is known, and the "
         "connection when the gateway is ready.",
     ]
+    if intent.bgp_mode == "azure_default":
+        try:
+            transit = netplan.transit_for(intent, azure_bgp_ip(intent, facts))
+        except (netplan.AddressError, ValueError):
+            transit = None
+        if transit is not None:
+            notes.append(SELF_TRAFFIC_NOTE.format(address=transit.pfsense_ip))
     if site.sandbox:
         notes.append("Sandbox site: both ends are local stand-ins; nothing is billed.")
     return Plan(

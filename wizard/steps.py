@@ -5,11 +5,13 @@ Provision (dependencies in brackets)::
     az_subnet ─┐
     az_pip ────┼─► az_gateway (start, then re-check; never holds a worker) ─┐
     az_lng ────│──────────────────────────────────────────────────────────┬─► az_connection ─► az_psk ─┐
-               └─► pf_preflight ─► pf_phase1 ─► pf_rest (P2, VTI, rule, FRR; apply once) ─────────────┴─► verify
+               └─► pf_preflight ─► pf_phase1 ─────► pf_rest (P2, VTI, rule, FRR; apply once) ─────────┴─► verify
+                               └─► pf_frr (install FRR) ─┘       (also after az_gateway)
 
 pfSense phase 1 is written as soon as the gateway's public IP exists (it is static and known long
-before the gateway is ready); the rest of pfSense as soon as Azure's BGP address is known (APIPA:
-at once). Every step is idempotent: it reads, compares and then creates / updates / does nothing,
+before the gateway is ready) and the FRR package installs meanwhile; phase 2 (and with it
+pfSense's initiation) waits for the gateway in both BGP modes, so pfSense never initiates towards a
+public IP with nothing behind it. Every step is idempotent: it reads, compares and then creates / updates / does nothing,
 so a re-run after a crash only re-checks.
 """
 
@@ -292,7 +294,7 @@ def _pf_preflight(ctx: StepContext) -> Done:
     pfsense_push.preflight(
         client, ctx.intent, azure_public_ip=ctx.data["azure_public_ips"][0], state=state
     )
-    items = pfsense_push.plan(client, _desired(ctx, state))
+    items = pfsense_push.plan(client, _desired(ctx, state), state)
     if second := _second(ctx):
         items += pfsense_tunnels.plan(client, second, state, str(ctx.site.psk))
     state["plan"] = [item.to_dict() for item in items]
@@ -333,6 +335,25 @@ def _pf_phase1(ctx: StepContext) -> Done:
     action = _guarded(ctx, state, work)
     _save_pf(ctx, state)
     return Done(f"phase 1 to {ctx.data['azure_public_ips'][0]} {action} (ikeid {state['ikeid']})")
+
+
+def _pf_frr(ctx: StepContext) -> Done | Wait:
+    """Install pfSense-pkg-frr once and follow it (the install runs for minutes on the firewall,
+    longer than any request): progress shows on the run page."""
+    state = _pf_state(ctx)
+    progress = pfsense_push.install_frr(ctx.client("pfsense"), state, now=time.time())
+    _save_pf(ctx, state)
+    if progress["status"] == "installed":
+        return Done(
+            "pfSense-pkg-frr installed"
+            if state.get("installed_frr")
+            else "pfSense-pkg-frr already installed"
+        )
+    return Wait(
+        5.0,
+        f"installing pfSense-pkg-frr on the firewall ({progress['elapsed']:.0f} s so far; pfSense "
+        "installs frr9, libyang2 and their dependencies, usually within a few minutes)",
+    )
 
 
 def _pf_rest(ctx: StepContext) -> Done:
@@ -424,6 +445,7 @@ def _pfsense_specs(after: str, rest_deps: tuple[str, ...]) -> list[StepSpec]:
             "pf_preflight", "pfsense", "Preflight, plan and checkpoint", pf_preflight, (after,)
         ),
         StepSpec("pf_phase1", "pfsense", "IPsec phase 1", pf_phase1, ("pf_preflight",)),
+        StepSpec("pf_frr", "pfsense", "FRR package", pf_frr, ("pf_preflight",)),
         StepSpec(
             "pf_rest",
             "pfsense",
@@ -436,8 +458,9 @@ def _pfsense_specs(after: str, rest_deps: tuple[str, ...]) -> list[StepSpec]:
 
 @register_plan(RunKind.PROVISION)
 def provision_plan(site: Site) -> list[StepSpec]:
-    intent = site.get_intent()
-    rest_deps = ("pf_phase1",) if intent.bgp_mode == "apipa" else ("pf_phase1", "az_gateway")
+    # APIPA mode knows Azure's BGP address early, but phase 2 still waits for the gateway:
+    # applying it starts pfSense's initiation towards a public IP with nothing behind it
+    rest_deps = ("pf_phase1", "pf_frr", "az_gateway")
     first = ("pf_check",)  # nothing is created (or billed) in Azure before pfSense is checked
     return [
         StepSpec("pf_check", "pfsense", PF_CHECK_TITLE, pf_check),
@@ -478,7 +501,7 @@ def _azure_facts(ctx: StepContext) -> Done | Wait:
 def push_plan(site: Site) -> list[StepSpec]:
     return [
         StepSpec("az_facts", "azure", "Read the Azure gateway", _azure_facts),
-        *_pfsense_specs("az_facts", ("pf_phase1",)),
+        *_pfsense_specs("az_facts", ("pf_phase1", "pf_frr")),
         StepSpec("verify", "both", VERIFY_TITLE, verify, ("pf_rest",)),
     ]
 
@@ -570,5 +593,6 @@ def _on_the_firewall(work: Callable[[StepContext], Done]) -> Callable[[StepConte
 
 pf_preflight = _on_the_firewall(_pf_preflight)
 pf_phase1 = _on_the_firewall(_pf_phase1)
+pf_frr = _on_the_firewall(_pf_frr)
 pf_rest = _on_the_firewall(_pf_rest)
 pf_teardown = _on_the_firewall(_pf_teardown)
