@@ -20,6 +20,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from s2svpn.pfsense_identity import identity, secret_ids
 from s2svpn.sandbox.world import AzureEnd
 
 AZURE_IKE_LIFETIME = 28800  # fixed on Azure (azure.md §5.2)
@@ -66,37 +67,6 @@ def pfsense_crypto(phase1: Mapping[str, Any], phase2: Mapping[str, Any]) -> Any:
     )
 
 
-# ipsec_fixup_id() in pfSense's src/etc/inc/ipsec.inc (RELENG_2_7_2): these types go out as
-# "<type>:<data>", "address"/"auto" as the bare data, keyid/asn1dn/auto are double-quoted.
-_ID_PREFIXED = {"fqdn": "fqdn", "dns": "dns", "userfqdn": "userfqdn", "keyid": "keyid"}
-_ID_QUOTED = {"keyid", "asn1dn", "auto"}
-
-
-def _find_id(kind: str, data: str, address: str) -> tuple[str, str]:
-    """(strongSwan id type, data) as ``ipsec_find_id()`` derives them from a myid/peerid type:
-    ``myaddress``/``peeraddress`` -> the address, ``dyn_dns`` -> ``dns`` with the host name as
-    written (nothing is resolved), ``user_fqdn`` -> ``userfqdn``, ``keyid tag`` -> ``keyid``,
-    ``any`` -> ``%any``; ``address``/``fqdn``/``asn1dn``/``auto`` keep their data."""
-    return {
-        "myaddress": ("address", address),
-        "peeraddress": ("address", address),
-        "dyn_dns": ("dns", data),
-        "user_fqdn": ("userfqdn", data),
-        "keyid tag": ("keyid", data),
-        "any": ("any", "%any"),
-    }.get(kind, (kind, data))
-
-
-def _fixup_id(kind: str, data: str) -> str:
-    if kind == "any":
-        text = "%any"
-    elif kind in _ID_PREFIXED:
-        text = f"{_ID_PREFIXED[kind]}:{data}"
-    else:
-        text = data
-    return f'"{text}"' if kind in _ID_QUOTED else text
-
-
 def pfsense_identity(
     phase1: Mapping[str, Any], wan_address: str, dns: Mapping[str, str] | None = None
 ) -> tuple[str, str]:
@@ -107,26 +77,14 @@ def pfsense_identity(
     private WAN address, never the public one), ``dyn_dns`` is sent as ``dns:<fqdn>`` without any
     lookup, and "Peer IP address" is the remote gateway as resolved for the tunnel (``$rgmap``;
     ``dns`` is that lookup when the remote gateway is a name)."""
-    local = _fixup_id(
-        *_find_id(
-            phase1.get("myid_type") or "myaddress", str(phase1.get("myid_data", "")), wan_address
-        )
-    )
+    local = identity(phase1.get("myid_type"), phase1.get("myid_data"), wan_address)
     gateway = str(phase1["remote_gateway"])
-    remote = _fixup_id(
-        *_find_id(
-            phase1.get("peerid_type") or "peeraddress",
-            str(phase1.get("peerid_data", "")),
-            (dns or {}).get(gateway, gateway),
-        )
+    remote = identity(
+        phase1.get("peerid_type") or "peeraddress",
+        phase1.get("peerid_data"),
+        (dns or {}).get(gateway, gateway),
     )
     return local, remote
-
-
-def pfsense_secret_ids(phase1: Mapping[str, Any], remote_id: str) -> tuple[str, str]:
-    """(id-0, id-1) of the PSK secret: ``ipsec_setup_secrets()`` writes ``%any`` as its own id for
-    every non-mobile phase 1 and the peer's id as rendered for the tunnel."""
-    return "%any", remote_id
 
 
 def _vti_ts(address: str, netbits: Any = None) -> str:
@@ -156,7 +114,7 @@ def pfsense_swanctl(
     reqid = _int(phase2.get("reqid"), 1)
     ike, esp = pfsense_to_strongswan(pfsense_crypto(phase1, phase2))
     local_id, remote_id = pfsense_identity(phase1, wan_address, dns)
-    secret_ids = pfsense_secret_ids(phase1, remote_id)
+    secret = secret_ids(remote_id)
     lifetime = _int(phase1.get("lifetime"), 28800)
     rekey = _int(phase1.get("rekey_time"), lifetime * 9 // 10)
     reauth = _int(phase1.get("reauth_time"), 0)
@@ -219,8 +177,8 @@ def pfsense_swanctl(
         "}",
         "secrets {",
         f"  ike-{ikeid} {{",
-        f"    id-0 = {secret_ids[0]}",
-        f"    id-1 = {secret_ids[1]}",
+        f"    id-0 = {secret[0]}",
+        f"    id-1 = {secret[1]}",
         f"    secret = {_quote(str(phase1.get('pre_shared_key', '')))}",
         "  }",
         "}",
