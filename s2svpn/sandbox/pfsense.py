@@ -35,10 +35,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from s2svpn import pfsense_versions as versions
 from s2svpn.sandbox.contract import Context, Contract, ContractError, default_contract
 from s2svpn.sandbox.https import Listener, Reply
 from s2svpn.sandbox.pfsense_commands import CommandPrompt
 from s2svpn.sandbox.pfsense_config import ConfigModels
+from s2svpn.sandbox.pfsense_php import PhpRunner
 from s2svpn.sandbox.pfsense_state import (
     AVAILABLE_PACKAGES,
     NGINX_404,
@@ -71,7 +73,15 @@ class PfSenseSandbox(ConfigModels, CommandPrompt, Status):
         lan_ip: str = "10.0.0.1",
         frr_installed: bool = True,
         contract: Contract | None = None,
+        pfsense_version: str = "2.8.1-RELEASE",
+        restapi_version: str = "v2.10.0",
+        install_seconds: float = 0.0,
+        apply_seconds: float = 0.0,
+        php: str | bool | None = None,
     ) -> None:
+        """``install_seconds``/``apply_seconds``: how long a package install / an apply holds
+        its request (a real FRR install takes minutes). ``php``: the PHP binary that runs the
+        command-prompt snippets (None: ``php`` on PATH if any, False: always emulate)."""
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.world = world
@@ -79,6 +89,14 @@ class PfSenseSandbox(ConfigModels, CommandPrompt, Status):
         self.firewall_id = firewall_id
         self.contract = contract or default_contract()
         self.faults = Faults()
+        self.pfsense_version, self.restapi_version = pfsense_version, restapi_version
+        self.install_seconds, self.apply_seconds = install_seconds, apply_seconds
+        self._deferred: list = []
+        self._idle = threading.Condition()
+        self._busy = 0
+        self.php = PhpRunner(
+            Path(state_dir) / "php-root", php=None if php in (None, True) else (php or "")
+        )
         self.commands: list[str] = []
         # every authenticated request: {method, path, query, body[, current]} (current = the
         # stored object a PATCH edited, so a checker can validate the PATCH like the server)
@@ -157,51 +175,67 @@ class PfSenseSandbox(ConfigModels, CommandPrompt, Status):
         return Reply(code, payload, {"Content-Type": ctype})
 
     def handle(self, method: str, path: str, query: dict, body: Any, headers: dict) -> tuple:
-        """Return ``(http_code, payload_bytes, content_type)``."""
+        """Return ``(http_code, payload_bytes, content_type)``; slow work (an install, an
+        apply) holds the answer without holding the lock, so reads go on meanwhile."""
         with self.lock:
-            if not path.startswith("/api/v2/"):
-                return 404, NGINX_404, "text/html"
-            if self.faults.rest_package_missing:
-                return 404, NGINX_404, "text/html"
-            if headers.get("x-api-key") != self.api_key:
-                return self._envelope(401, "AUTH_AUTHENTICATION_FAILED", "Authentication failed.")
-            self._current_request = {
-                "method": method,
-                "path": path,
-                "query": dict(query),
-                "body": copy.deepcopy(body),
-            }
-            self.requests.append(self._current_request)
-            fault = self.faults.take(f"{method} {path}")
-            if path == "/api/v2/diagnostics/command_prompt" and isinstance(body, dict):
-                fault = fault or self.faults.take(
-                    f"{method} {path}#{self._command_kind(str(body.get('command', '')))}"
-                )
-            if fault is not None:
-                return self._envelope(fault.code, fault.response_id, fault.message)
-            endpoint = self.contract.endpoint(path)
-            if endpoint is None:
-                return self._envelope(404, "ENDPOINT_NOT_FOUND", f"Endpoint {path} not found.")
-            if method not in endpoint["methods"]:
-                return self._envelope(
-                    405, "ENDPOINT_METHOD_NOT_ALLOWED", f"Method {method} is not allowed."
-                )
-            if (
-                method in ("POST", "PATCH", "PUT")
-                and body is not None
-                and not isinstance(body, (dict, list))
-            ):
-                return self._envelope(
-                    400, "JSON_CONTENT_HANDLER_COULD_NOT_DECODE_JSON", "Invalid JSON body."
-                )
-            try:
-                data = self._route(method, path, query, body if isinstance(body, dict) else {})
-            except ApiError as error:
-                return self._envelope(error.code, error.response_id, error.message)
-            except ContractError as error:
-                return self._envelope(error.code, error.response_id, error.message)
-            self._save()
-            return self._envelope(200, "SUCCESS", "", data)
+            self._deferred = []
+            reply = self._handle(method, path, query, body, headers)
+            work, self._deferred = self._deferred, []
+            if work:
+                with self._idle:
+                    self._busy += len(work)
+        if work:
+            self._run_deferred(work)
+        return reply
+
+    def _handle(self, method: str, path: str, query: dict, body: Any, headers: dict) -> tuple:
+        if not path.startswith("/api/v2/"):
+            return 404, NGINX_404, "text/html"
+        if self.faults.rest_package_missing:
+            return 404, NGINX_404, "text/html"
+        if headers.get("x-api-key") != self.api_key:
+            return self._envelope(401, "AUTH_AUTHENTICATION_FAILED", "Authentication failed.")
+        self._current_request = {
+            "method": method,
+            "path": path,
+            "query": dict(query),
+            "body": copy.deepcopy(body),
+        }
+        self.requests.append(self._current_request)
+        fault = self.faults.take(f"{method} {path}")
+        if path == "/api/v2/diagnostics/command_prompt" and isinstance(body, dict):
+            fault = fault or self.faults.take(
+                f"{method} {path}#{self._command_kind(str(body.get('command', '')))}"
+            )
+        if fault is not None:
+            return self._envelope(fault.code, fault.response_id, fault.message)
+        since = versions.REQUIRED_ENDPOINTS.get(path)
+        if since and (versions.parse_version(self.restapi_version) or since) < since:
+            # that release has no /usr/local/www/api/v2/<path>/index.php: nginx answers
+            return 404, NGINX_404, "text/html"
+        endpoint = self.contract.endpoint(path)
+        if endpoint is None:
+            return self._envelope(404, "ENDPOINT_NOT_FOUND", f"Endpoint {path} not found.")
+        if method not in endpoint["methods"]:
+            return self._envelope(
+                405, "ENDPOINT_METHOD_NOT_ALLOWED", f"Method {method} is not allowed."
+            )
+        if (
+            method in ("POST", "PATCH", "PUT")
+            and body is not None
+            and not isinstance(body, (dict, list))
+        ):
+            return self._envelope(
+                400, "JSON_CONTENT_HANDLER_COULD_NOT_DECODE_JSON", "Invalid JSON body."
+            )
+        try:
+            data = self._route(method, path, query, body if isinstance(body, dict) else {})
+        except ApiError as error:
+            return self._envelope(error.code, error.response_id, error.message)
+        except ContractError as error:
+            return self._envelope(error.code, error.response_id, error.message)
+        self._save()
+        return self._envelope(200, "SUCCESS", "", data)
 
     def _envelope(self, code: int, rid: str, message: str, data: Any = None) -> tuple:
         payload = {
@@ -245,13 +279,14 @@ class PfSenseSandbox(ConfigModels, CommandPrompt, Status):
 
     # ---- simple reads ------------------------------------------------------------------------
     def _system_version(self, *_: Any) -> dict:
-        return {"version": "2.8.1-RELEASE", "base": "2.8.1", "patch": "0", "buildtime": ""}
+        base = self.pfsense_version.split("-")[0]
+        return {"version": self.pfsense_version, "base": base, "patch": "0", "buildtime": ""}
 
     def _restapi_version(self, *_: Any) -> dict:
         return {
-            "current_version": "v2.10.0",
+            "current_version": self.restapi_version,
             "latest_version": "v2.10.0",
-            "update_available": False,
+            "update_available": self.restapi_version != "v2.10.0",
         }
 
     def _settings(self, method: str, query: dict, body: dict) -> dict:
@@ -281,9 +316,28 @@ class PfSenseSandbox(ConfigModels, CommandPrompt, Status):
             body,
             context=Context(foreign={"AvailablePackage.name": list(AVAILABLE_PACKAGES)}),
         )
-        if obj["name"] not in self.state["packages"]:
-            self.state["packages"].append(obj["name"])
-        return {"name": obj["name"], "installed_version": AVAILABLE_PACKAGES[obj["name"]]}
+        name = obj["name"]
+        if name in self.state.setdefault("installing", []):
+            # pkg holds its lock while the first install runs
+            raise ApiError(
+                500,
+                "ENDPOINT_RECEIVED_UNEXPECTED_ERROR",
+                "pkg: another instance of pkg is already running; try again later.",
+            )
+
+        def installed() -> None:
+            if name in self.state.get("installing", []):
+                self.state["installing"].remove(name)
+            if name not in self.state["packages"]:
+                self.state["packages"].append(name)
+
+        # RESTAPI Models/Package.inc _create(): pkg_install() runs inline in the request
+        if self.install_seconds > 0 and name not in self.state["packages"]:
+            self.state["installing"].append(name)
+            self._later(self.install_seconds, installed)
+        else:
+            installed()
+        return {"name": name, "installed_version": AVAILABLE_PACKAGES[name]}
 
     def _revisions(self, *_: Any) -> list:
         return [dict(rev, id=index) for index, rev in enumerate(self.state["revisions"])]

@@ -40,6 +40,8 @@ class CommandPrompt(PfSenseStore):
             ("frr_generate", cmds.FRR_GENERATE_PHP),
             ("checkpoint", cmds.CHECKPOINT_PHP),
             ("restore", cmds.RESTORE_PHP),
+            ("system_read", cmds.SYSTEM_READ_PHP),
+            ("system_write", cmds.SYSTEM_WRITE_PHP),
         ):
             if self._php_call(command, code) is not None:
                 return kind
@@ -59,6 +61,25 @@ class CommandPrompt(PfSenseStore):
     def _run(self, command: str) -> tuple[str, int]:
         files = self.state["files"]
         kind = self._command_kind(command)
+        if kind not in ("vtysh", "unknown") and self.php.available:
+            return self._run_php(command)
+        if kind == "system_read":
+            system = self.config.get("system") or {}
+            return json.dumps({key: system.get(key) for key in cmds.SYSTEM_KEYS}), 0
+        if kind == "system_write":
+            (path,) = self._php_call(command, cmds.SYSTEM_WRITE_PHP)
+            data = _payload(files.pop(path, None))
+            if data is None:
+                return "s2svpn: unreadable payload", 2
+            system = self.config.setdefault("system", {})
+            for key in cmds.SYSTEM_KEYS:
+                if key in data:
+                    if data[key] is None:
+                        system.pop(key, None)
+                    else:
+                        system[key] = data[key]
+            self._revision("s2svpn: system settings (Allow APIPA, maximum MSS)")
+            return "s2svpn: written", 0
         if kind == "stage":
             chunk, nonce = self._STAGE.match(command).groups()
             path = cmds.stage_path(nonce)
@@ -66,12 +87,8 @@ class CommandPrompt(PfSenseStore):
             return "", 0
         if kind == "frr_write":
             (path,) = self._php_call(command, cmds.FRR_WRITE_PHP)
-            blob = files.pop(path, None)
-            try:
-                data = json.loads(base64.b64decode(blob or "", validate=True))
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
+            data = _payload(files.pop(path, None))
+            if data is None:
                 return "s2svpn: unreadable payload", 2
             packages = self.config["installedpackages"]
             for key in ("frr", "frrbgp", "frrbgpadvanced"):
@@ -96,8 +113,7 @@ class CommandPrompt(PfSenseStore):
                     "'/usr/local/pkg/frr.inc'",
                     255,
                 )
-            self.state["running"]["frr"] = copy.deepcopy(self._frr_sections(self.config))
-            self._sync_world()
+            self._frr_generated()
             return "s2svpn: frr generated", 0
         if kind == "checkpoint":
             (path,) = self._php_call(command, cmds.CHECKPOINT_PHP)
@@ -120,6 +136,7 @@ class CommandPrompt(PfSenseStore):
             self.state["running"]["ipsec"] = copy.deepcopy(self.config["ipsec"])
             self.state["running"]["interfaces"] = copy.deepcopy(self.config["interfaces"])
             self.state["running"]["filter"] = copy.deepcopy(self.config["filter"])
+            self.state["running"]["system"] = copy.deepcopy(self.config.get("system") or {})
             self.state["dirty"] = {"ipsec": False, "interfaces": [], "filter": False}
             if FRR_PACKAGE in self.state["packages"]:
                 self.state["running"]["frr"] = copy.deepcopy(self._frr_sections(self.config))
@@ -131,6 +148,42 @@ class CommandPrompt(PfSenseStore):
         if kind == "vtysh":
             return self._vtysh(self._VTYSH.match(command).group(1))
         return f"sh: {command.split(' ')[0][:40]}: not permitted in the sandbox", 127
+
+    def _frr_generated(self) -> None:
+        """pfSense-pkg-frr's frr_generate_config(): without installedpackages/frr it returns
+        before touching the daemons (frr.inc frr_generate_config_rcfile()); otherwise it renders
+        the sections and restarts the daemons, which then run only with ``enable`` set."""
+        sections = self._frr_sections(self.config)
+        if sections["frr"] is not None:
+            self.state["running"]["frr"] = copy.deepcopy(sections)
+            self._sync_world()
+
+    def _run_php(self, command: str) -> tuple[str, int]:
+        """The same command, executed by real PHP (``pfsense_php``) against this config."""
+        outcome = self.php.run(
+            command,
+            config=self.config,
+            files=self.state["files"],
+            frr_installed=FRR_PACKAGE in self.state["packages"],
+        )
+        if outcome.config is not None:
+            self.state["config"] = outcome.config
+        self.state["files"] = outcome.files
+        for event, detail in outcome.events:
+            if event == "write_config":
+                self._revision(detail)
+            elif event == "ipsec_configure":
+                self.state["running"]["ipsec"] = copy.deepcopy(self.config["ipsec"])
+                self.state["running"]["interfaces"] = copy.deepcopy(self.config["interfaces"])
+                self.state["dirty"]["ipsec"], self.state["dirty"]["interfaces"] = False, []
+            elif event == "filter_configure":
+                self.state["running"]["system"] = copy.deepcopy(self.config.get("system") or {})
+                self.state["running"]["filter"] = copy.deepcopy(self.config["filter"])
+                self.state["dirty"]["filter"] = False
+            elif event == "frr_generate_config":
+                self._frr_generated()
+        self._sync_world()
+        return outcome.output, outcome.code
 
     def _get_path(self, path: str) -> Any:
         node: Any = self.config
@@ -164,3 +217,12 @@ class CommandPrompt(PfSenseStore):
             "frrbgpadvanced": single("frrbgpadvanced"),
             "frrbgpneighbors": list((packages.get("frrbgpneighbors") or {}).get("config") or []),
         }
+
+
+def _payload(blob: str | None) -> dict | None:
+    """A staged base64 JSON payload as the snippets decode it (None: unreadable)."""
+    try:
+        data = json.loads(base64.b64decode(blob or "", validate=True))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

@@ -120,6 +120,8 @@ class ConfigModels(PfSenseStore):
             self.state["dirty"]["interfaces"].append(iface_id)
 
     def _interface_apply(self, method: str, *_: Any) -> dict:
+        if method == "POST" and self._slow_apply(self._apply_interfaces):
+            return {"applied": True, "pending_interfaces": []}
         if method == "POST":
             self._apply_interfaces()
         pending = self.state["dirty"]["interfaces"]
@@ -255,7 +257,19 @@ class ConfigModels(PfSenseStore):
         else:
             self.state["dirty"][subsystem] = True
 
+    def _slow_apply(self, apply: Any) -> bool:
+        """A real apply runs inline (``async: false``): ipsec_configure() rebuilds every VTI.
+        With ``apply_seconds`` the answer comes that late, and the apply lands at the end even
+        when the client gave up waiting (the server thread goes on)."""
+        seconds = float(getattr(self, "apply_seconds", 0) or 0)
+        if seconds <= 0:
+            return False
+        self._later(seconds, apply)
+        return True
+
     def _ipsec_apply(self, method: str, *_: Any) -> dict:
+        if method == "POST" and self._slow_apply(self._apply_ipsec):
+            return {"applied": True}
         if method == "POST":
             self._apply_ipsec()
         return {"applied": not self.state["dirty"]["ipsec"]}
@@ -266,12 +280,16 @@ class ConfigModels(PfSenseStore):
         self._sync_world()
 
     def _firewall_apply(self, method: str, *_: Any) -> dict:
+        if method == "POST" and self._slow_apply(self._apply_filter):
+            return {"applied": True, "pending_subsystems": []}
         if method == "POST":
             self._apply_filter()
         pending = ["filter"] if self.state["dirty"]["filter"] else []
         return {"applied": not pending, "pending_subsystems": pending}
 
     def _apply_filter(self) -> None:
+        # filter_configure() also reloads Allow APIPA and the maximum MSS (system/*)
+        self.state["running"]["system"] = copy.deepcopy(self.config.get("system") or {})
         self.state["running"]["filter"] = copy.deepcopy(self.config["filter"])
         self.state["dirty"]["filter"] = False
         self._sync_world()

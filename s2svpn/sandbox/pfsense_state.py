@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,8 @@ def _initial_state(wan_ip: str, lan_ip: str, frr_installed: bool) -> dict:
             ]
         },
         "installedpackages": {},
+        # pfSense's defaults: Allow APIPA off, no IPsec maximum MSS
+        "system": {"hostname": "pfSense", "domain": "home.arpa"},
     }
     packages = ["pfSense-pkg-RESTAPI"] + ([FRR_PACKAGE] if frr_installed else [])
     return {
@@ -157,6 +160,7 @@ def _initial_state(wan_ip: str, lan_ip: str, frr_installed: bool) -> dict:
             "ipsec": copy.deepcopy(config["ipsec"]),
             "interfaces": copy.deepcopy(config["interfaces"]),
             "filter": copy.deepcopy(config["filter"]),
+            "system": copy.deepcopy(config["system"]),
             "frr": None,
         },
         "files": {},
@@ -231,3 +235,31 @@ class PfSenseStore:
                 "filesize": size,
             },
         )
+
+    # ---- slow work (package installs, applies) ------------------------------------------------
+    _deferred: list
+    _idle: threading.Condition
+    _busy: int
+
+    def _later(self, seconds: float, finish: Any) -> None:
+        """Answer the current request only after ``seconds`` and run ``finish`` then (under the
+        lock, whether or not the client is still waiting): how pfSense runs pkg_install() and
+        applies inline in the REST call."""
+        self._deferred.append((seconds, finish))
+
+    def _run_deferred(self, work: list) -> None:
+        for seconds, finish in work:
+            time.sleep(seconds)
+            with self.lock:
+                finish()
+                self._save()
+        with self._idle:
+            self._busy -= len(work)
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no install or apply is running (tests); True when idle."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+    wait_for_install = wait_for_applies = wait_idle

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from s2svpn import pfsense_plan as cmds
+from s2svpn.pfsense_identity import identity
 from s2svpn.sandbox.pfsense_state import FRR_PACKAGE, PfSenseStore
 from s2svpn.sandbox.world import PfSenseEnd
 
@@ -42,6 +43,25 @@ def _rule_admits(rule: dict, source_ip: str) -> bool:
 
 
 class Status(PfSenseStore):
+    def frr_daemons_running(self) -> bool:
+        """Are pfSense-pkg-frr's daemons running (as ``frr_generate_config()`` left them)?"""
+        with self.lock:
+            return self._frr_running()
+
+    def max_mss(self) -> int | None:
+        """The max-mss pfSense's live ruleset applies to VPN traffic (None: no clamp).
+
+        ``filter.inc`` ``filter_generate_scrubing()``: IPsec Advanced's maximum MSS as given; the
+        VTI interface's own MSS field is not used (minus 40, and ipsecN is not filtered in the
+        default enc filter mode)."""
+        with self.lock:
+            return cmds.effective_maxmss(self.state["running"].get("system") or {})
+
+    def apipa_allowed(self) -> bool:
+        """Is "Allow APIPA" live (the filter reloaded with system/no_apipa_block set)?"""
+        with self.lock:
+            return (self.state["running"].get("system") or {}).get("no_apipa_block") is not None
+
     def _frr_running(self) -> bool:
         running = self.state["running"].get("frr") or {}
         return (
@@ -94,13 +114,10 @@ class Status(PfSenseStore):
             neighbor.get("routemap_in") and neighbor.get("routemap_out")
         )
         peer_ip = neighbor.get("peer") or p2.get("remoteid_address", "")
-        myid_type, myid_data = p1.get("myid_type"), p1.get("myid_data") or ""
-        if myid_type == "myaddress":
-            ike_id = wan_ip
-        elif myid_type == "dyn_dns":
-            ike_id = (self.world.lookup(myid_data) if self.world else "") or myid_data
-        else:
-            ike_id = myid_data
+        # what pfSense sends: src/etc/inc/ipsec.inc ipsec_find_id() + ipsec_fixup_id()
+        # (My IP address = the WAN interface's own, private address; dyn_dns = "dns:<name>")
+        ike_id = identity(p1.get("myid_type"), p1.get("myid_data"), wan_ip)
+        system = self.state["running"].get("system") or {}
         frr_bgp_on = (frr.get("frr") or {}).get("enable") == "on" and bgp.get("enable") == "on"
         return PfSenseEnd(
             firewall_id=key,
@@ -147,6 +164,8 @@ class Status(PfSenseStore):
             ike_lifetime=int(p1.get("lifetime") or 28800),
             child_lifetime=int(p2.get("lifetime") or 3600),
             ike_id=ike_id,
+            # filter.inc: "block in quick" from/to 169.254.0.0/16 unless system/no_apipa_block
+            apipa_allowed=system.get("no_apipa_block") is not None,
         )
 
     def _sync_world(self) -> None:

@@ -52,7 +52,6 @@ def test_the_gui_instructions_hold_every_value_the_push_wrote(pushed, intent):
     expected = [
         p1["descr"],
         p1["remote_gateway"],
-        p1["myid_data"],
         p1["lifetime"],
         p1["rekey_time"],
         p1["rand_time"],
@@ -73,7 +72,7 @@ def test_the_gui_instructions_hold_every_value_the_push_wrote(pushed, intent):
         p2["rekey_time"],
         p2["rand_time"],
         iface["descr"],
-        iface["mss"],
+        1350,  # Maximum MSS in IPsec Advanced, applied as given (not the interface's MSS)
         rule["source"],
         rule["destination"],
         rule["descr"],
@@ -90,6 +89,8 @@ def test_the_gui_instructions_hold_every_value_the_push_wrote(pushed, intent):
     ]
     missing = [value for value in expected if f"`{value}`" not in text and f"({value})" not in text]
     assert not missing
+    assert "- My identifier: My IP address" in text  # the seed's identity
+    assert "Allow APIPA" not in text  # default BGP mode: no link-local addresses
     assert PSK not in text and "<your PSK>" in text
 
 
@@ -104,7 +105,6 @@ def test_the_config_xml_fragment_holds_the_objects_the_push_wrote(pushed, intent
         "protocol",
         "interface",
         "myid_type",
-        "myid_data",
         "peerid_type",
         "startaction",
         "nat_traversal",
@@ -112,6 +112,7 @@ def test_the_config_xml_fragment_holds_the_objects_the_push_wrote(pushed, intent
         "descr",
     ):
         assert x1.findtext(key) == str(p1[key]), key
+    assert x1.findtext("myid_data") == p1.get("myid_data", "")  # My IP address: no data
     for key in ("lifetime", "rekey_time", "reauth_time", "rand_time", "dpd_delay", "dpd_maxfail"):
         assert int(x1.findtext(key)) == p1[key], key
     item = x1.find("encryption/item")
@@ -137,10 +138,14 @@ def test_the_config_xml_fragment_holds_the_objects_the_push_wrote(pushed, intent
     assert x2.findtext("keepalive") == "enabled"
 
     xi = root.find("interfaces/opt1")
-    assert (xi.findtext("descr"), xi.findtext("if"), int(xi.findtext("mss"))) == (
+    assert (xi.findtext("descr"), xi.findtext("if"), xi.find("mss")) == (
         iface["descr"],
         iface["if"],
-        iface["mss"],
+        None,
+    )
+    assert (root.findtext("system/maxmss_enable"), root.findtext("system/maxmss")) == (
+        "yes",
+        "1350",
     )
     xr = root.find("filter/rule")
     assert (xr.findtext("type"), xr.findtext("interface"), xr.findtext("source/address")) == (
@@ -160,3 +165,20 @@ def test_the_config_xml_fragment_holds_the_objects_the_push_wrote(pushed, intent
     assert section("frrbgpadvanced") == frr["frrbgpadvanced"][0]
     assert section("frrbgpneighbors") == frr["frrbgpneighbors"][0]
     assert section("frr")["enable"] == frr["frr"][0]["enable"]
+
+
+def test_apipa_instructions_switch_on_allow_apipa():
+    from s2svpn.intent import SiteIntent
+
+    apipa = SiteIntent(
+        bgp_mode="apipa",
+        azure_apipa_ip="169.254.21.2",
+        onprem_apipa_ip="169.254.21.1",
+        onprem_bgp_ip="169.254.21.1",
+    )
+    text = gui_instructions(apipa, azure_public_ip=AZURE_PUBLIC_IP, azure_bgp_ip="169.254.21.2")
+    assert "System > Advanced > Firewall & NAT" in text and "- Allow APIPA: checked." in text
+    root = ET.fromstring(
+        config_xml_fragment(apipa, azure_public_ip=AZURE_PUBLIC_IP, azure_bgp_ip="169.254.21.2")
+    )
+    assert root.find("system/no_apipa_block") is not None

@@ -18,7 +18,7 @@ from s2svpn import pfsense_plan as cmds
 from s2svpn.sandbox.pfsense import PfSenseSandbox
 from s2svpn.sandbox.pfsense_php import PhpRunner, php_binary
 
-pytestmark = pytest.mark.skipif(
+needs_php = pytest.mark.skipif(
     not php_binary(), reason="php is not installed (CI installs php-cli)"
 )
 
@@ -63,6 +63,7 @@ class Firewall:
         return output
 
 
+@needs_php
 def test_it_writes_and_reads_back_the_frr_sections_with_real_php(tmp_path):
     fw = Firewall(tmp_path)
     out = fw.run_all(cmds.frr_write_commands(USER_FRR, NONCE))
@@ -78,6 +79,7 @@ def test_it_writes_and_reads_back_the_frr_sections_with_real_php(tmp_path):
     assert ("write_config", "s2svpn: FRR BGP settings") in fw.events
 
 
+@needs_php
 def test_frr_generate_needs_the_package_as_on_pfsense(tmp_path):
     fw = Firewall(tmp_path, frr_installed=False)
     output, code = fw.run(cmds.frr_generate_command())
@@ -88,6 +90,7 @@ def test_frr_generate_needs_the_package_as_on_pfsense(tmp_path):
     assert ("frr_generate_config", "configured") in fw.events
 
 
+@needs_php
 def test_the_system_settings_round_trip(tmp_path):
     fw = Firewall(tmp_path)
     assert json.loads(fw.run_all([cmds.system_read_command()])) == dict.fromkeys(cmds.SYSTEM_KEYS)
@@ -102,6 +105,7 @@ def test_the_system_settings_round_trip(tmp_path):
     assert "no_apipa_block" not in fw.config["system"]
 
 
+@needs_php
 def test_checkpoint_restore_and_discard_run_for_real(tmp_path):
     fw = Firewall(tmp_path)
     fw.run_all(cmds.frr_write_commands(USER_FRR, NONCE))
@@ -125,6 +129,7 @@ def test_checkpoint_restore_and_discard_run_for_real(tmp_path):
     assert fw.run(cmds.restore_command(NONCE, info["sha256"])) == ("s2svpn: checkpoint missing", 3)
 
 
+@needs_php
 def test_a_broken_snippet_fails(tmp_path):
     """What a typo in a snippet would do on pfSense: a parse error, an unknown function, or a
     write that never reaches write_config() - the sandbox now notices each of them."""
@@ -140,3 +145,33 @@ def test_a_broken_snippet_fails(tmp_path):
     commands = cmds._staged_php({"no_apipa_block": "yes"}, NONCE, forgetful)
     fw.run_all(commands)
     assert fw.config == before  # nothing saved: Allow APIPA would stay off on pfSense
+
+
+@needs_php
+def test_the_sandbox_runs_the_pushs_php_for_real(client, sandbox, intent):
+    from tests.pfsense.test_push import run_push
+
+    assert sandbox.php.available
+    state = run_push(client, intent)
+    assert state["verify"]["result"] == "ok"
+    packages = sandbox.config["installedpackages"]
+    assert packages["frrbgpneighbors"]["config"][0]["peer"] == "172.16.19.254"
+    saved = [r["description"] for r in sandbox.state["revisions"]]
+    assert any(d.endswith("s2svpn: FRR BGP settings") for d in saved)  # write_config() in PHP
+    assert any(d.endswith("s2svpn: system settings (Allow APIPA, maximum MSS)") for d in saved)
+
+
+def test_without_php_the_sandbox_emulates_and_says_so_once(make_sandbox, world, intent, caplog):
+    import logging
+
+    from s2svpn.clients.pfsense import PfSenseClient
+    from s2svpn.sandbox import pfsense_php
+    from tests.pfsense.test_push import run_push
+
+    pfsense_php._said_missing = False
+    with caplog.at_level(logging.INFO, logger="s2svpn.sandbox"):
+        box = make_sandbox(world=world, php=False)
+        make_sandbox(world=world, php=False)
+    assert sum("no php binary" in r.getMessage() for r in caplog.records) == 1
+    with PfSenseClient(box.base_url, box.api_key, ca_file=box.ca_file) as client:
+        assert run_push(client, intent)["verify"]["result"] == "ok"

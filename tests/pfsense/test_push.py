@@ -19,12 +19,14 @@ def desired_for(client, intent, state):
 
 
 def run_push(client, intent, state=None):
-    """preflight -> plan -> checkpoint -> write -> apply -> verify, as the run would."""
+    """preflight -> plan -> checkpoint -> FRR package -> write -> apply -> verify, as the run
+    would (the sandbox installs at once unless it was made with ``install_seconds``)."""
     state = {} if state is None else state
     push.preflight(client, intent, azure_public_ip=AZURE_PUBLIC_IP, state=state)
     desired = desired_for(client, intent, state)
-    state["plan"] = [item.to_dict() for item in push.plan(client, desired)]
+    state["plan"] = [item.to_dict() for item in push.plan(client, desired, state)]
     push.checkpoint(client, state)
+    assert push.install_frr(client, state, now=0.0)["status"] == "installed"
     push.write(client, desired, state)
     push.apply(client, state)
     state["verify"] = push.verify(client, intent, state)
@@ -45,7 +47,8 @@ def test_the_canonical_push_yields_exactly_the_expected_objects(client, sandbox,
     assert p1["startaction"] == "start"
     assert p1["nat_traversal"] == "on"
     assert p1["descr"] == "s2svpn:home"
-    assert p1["myid_type"] == "dyn_dns" and p1["myid_data"] == "home-s2s.example.net"
+    # the seed's identity: "My IP address" (pfSense's default), no identifier data
+    assert p1["myid_type"] == "myaddress" and "myid_data" not in p1
     assert p1["encryption"] == [
         {
             "encryption_algorithm_name": "aes",
@@ -72,7 +75,6 @@ def test_the_canonical_push_yields_exactly_the_expected_objects(client, sandbox,
             "enable": True,
             "typev4": "none",
             "typev6": "none",
-            "mss": 1350,
             "spoofmac": "",
             "media": "",
             "mediaopt": "",
@@ -92,7 +94,9 @@ def test_the_canonical_push_yields_exactly_the_expected_objects(client, sandbox,
     assert packages["frrbgpadvanced"]["config"][0]["disableebgprequirepolicy"] == "on"
     assert packages["frr"]["config"][0]["enable"] == "on"
 
-    assert [item["action"] for item in state["plan"]] == ["create"] * 5
+    assert [item["action"] for item in state["plan"]] == ["update"] + ["create"] * 5
+    assert config["system"]["maxmss_enable"] == "yes" and config["system"]["maxmss"] == "1350"
+    assert "no_apipa_block" not in config["system"]  # default BGP mode needs no Allow APIPA
     assert state["applied"] == ["ipsec", "interfaces", "firewall", "frr"]
     assert state["verify"]["result"] == "ok", state["verify"]
 

@@ -17,7 +17,7 @@ from s2svpn import pfsense_push as push
 from s2svpn.clients.errors import ClientError
 from s2svpn.clients.pfsense import PfSenseClient
 from s2svpn.sandbox.pfsense import Fault
-from tests.pfsense.conftest import AZURE_PUBLIC_IP
+from tests.pfsense.conftest import AZURE_PUBLIC_IP, canonical_azure
 from tests.pfsense.test_push import desired_for, run_push
 
 APIPA = dict(
@@ -98,6 +98,7 @@ def test_an_apply_that_times_out_is_read_back_not_repeated(make_sandbox, world, 
             push.apply(client, state)
         assert timed_out.value.code == "TIMEOUT" and state["applying"] == "ipsec"
         sandbox.wait_for_applies(5)
+        sandbox.apply_seconds = 0  # the rest applies quickly
         push.apply(client, state)  # the step's retry: reads the state first
 
     assert len(posts(sandbox, "/api/v2/vpn/ipsec/apply")) == 1
@@ -202,9 +203,16 @@ def test_a_lower_mss_the_user_set_is_kept(client, sandbox, intent, users, applie
 
 
 # ---- Allow APIPA -------------------------------------------------------------------------------
+def apipa_azure(world):
+    world.set_azure(
+        "conn-home", canonical_azure(azure_bgp_ips=("169.254.21.2",), lng_bgp_ip="169.254.21.1")
+    )
+
+
 def test_apipa_mode_plans_and_pushes_allow_apipa_and_teardown_gives_it_back(
-    client, sandbox, intent
+    client, sandbox, intent, world
 ):
+    apipa_azure(world)
     apipa = replace(intent, **APIPA)
     state = run_push(client, apipa)
 
@@ -231,15 +239,18 @@ def test_allow_apipa_stays_when_the_user_had_it_or_another_apipa_site_needs_it(
     assert sandbox.apipa_allowed()
 
 
-def test_without_allow_apipa_the_tunnel_is_up_but_bgp_is_not(client, sandbox, intent):
+def test_without_allow_apipa_the_tunnel_is_up_but_bgp_is_not(client, sandbox, intent, world):
+    apipa_azure(world)
     apipa = replace(intent, **APIPA)
     state = run_push(client, apipa)
+    assert state["verify"]["result"] == "ok"
     client.write_system({"no_apipa_block": None})  # as if the push had forgotten it
     client.apply_firewall()
 
     verdict = push.verify(client, apipa, state)
 
     assert verdict["checks"]["child_installed"] and not verdict["checks"]["bgp_established"]
+    assert "Allow APIPA" in world.view()[0].reason
 
 
 # ---- the REST API release matrix ---------------------------------------------------------------
