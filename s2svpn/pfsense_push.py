@@ -476,6 +476,10 @@ def verify(
         result, reason = "pending", "waiting for: " + ", ".join(missing)
         if peer is not None and peer.state == BgpState.NOT_RUNNING:
             reason = "FRR is not running on the firewall; " + reason
+        elif checks["child_installed"] and not checks["bgp_established"]:
+            blocked = _apipa_blocked(client, intent)
+            if blocked:
+                result, reason = "failed", blocked
     if result == "pending" and attempt + 1 >= max_attempts:
         result = "failed"
     return {
@@ -485,6 +489,24 @@ def verify(
         "learned": sorted({r.prefix for r in status.learned_routes}),
         "advertised": sorted({r.prefix for r in status.advertised_routes}),
     }
+
+
+def _apipa_blocked(client: Any, intent: SiteIntent) -> str:
+    """In APIPA mode with "Allow APIPA" off, pfSense drops the BGP session (filter.inc's
+    link-local block): say so instead of waiting for a session that cannot come up."""
+    if intent.bgp_mode != "apipa":
+        return ""
+    try:
+        allowed = client.read_system().get("no_apipa_block") is not None
+    except ClientError:
+        return ""
+    if allowed:
+        return ""
+    return (
+        "The tunnel is up but pfSense blocks the BGP session: 'Allow APIPA' (System > Advanced > "
+        "Firewall & NAT) is off, so pfSense drops 169.254.0.0/16 before any rule. Push the site "
+        "again (s2svpn switches it on) or switch it on by hand."
+    )
 
 
 # ---- finish / rollback -----------------------------------------------------------------------------

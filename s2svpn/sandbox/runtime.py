@@ -78,6 +78,11 @@ def seed_canonical(arm: ArmSandbox) -> None:
     )
 
 
+# pfSense: (package install, apply) seconds. A real FRR install (pfSense-pkg-frr, frr9, libyang2)
+# takes a minute or more inside the REST call; an IPsec apply rebuilds every VTI.
+PFSENSE_TIMING = {"real": (90.0, 10.0), "default": (5.0, 0.5), "fast": (0.0, 0.0)}
+
+
 def start_sandboxes(
     state_dir: Path,
     *,
@@ -113,6 +118,14 @@ def start_sandboxes(
     arm.timing.time_scale = time_scale
     arm.start()
     seed_canonical(arm)
-    pfsense = PfSenseSandbox(state_dir / "pfsense", world=world, host=host, port=pfsense_port)
+    install, apply = PFSENSE_TIMING.get(profile, PFSENSE_TIMING["default"])
+    pfsense = PfSenseSandbox(
+        state_dir / "pfsense",
+        world=world,
+        host=host,
+        port=pfsense_port,
+        install_seconds=install,
+        apply_seconds=apply,
+    )
     pfsense.start()
     return Sandboxes(arm=arm, pfsense=pfsense, world=world, state_dir=state_dir, dns=dns)

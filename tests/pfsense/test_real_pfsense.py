@@ -251,6 +251,7 @@ def test_without_allow_apipa_the_tunnel_is_up_but_bgp_is_not(client, sandbox, in
 
     assert verdict["checks"]["child_installed"] and not verdict["checks"]["bgp_established"]
     assert "Allow APIPA" in world.view()[0].reason
+    assert verdict["result"] == "failed" and "Allow APIPA" in verdict["reason"]
 
 
 # ---- the REST API release matrix ---------------------------------------------------------------

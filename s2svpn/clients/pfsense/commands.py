@@ -15,19 +15,25 @@ class FrrAndCheckpoints(FirewallObjects):
     """FRR package sections (read, write, generate) and the checkpoint of a push."""
 
     # ---- FRR (command endpoint; data only as base64) -------------------------------------------
-    def read_frr_sections(self) -> dict:
-        output, code = self.command(plan.frr_read_command())
+    def _json_command(self, command: str, failure: str, code_name: str) -> dict:
+        """Run a fixed read-only command whose output is a JSON object; a failed run or an
+        unreadable answer is a transient :class:`ClientError` saying ``failure``."""
+        output, code = self.command(command)
         try:
             data = json.loads(output) if code == 0 else None
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise ClientError(
-                "Could not read the FRR settings from the firewall (the PHP helper failed); check "
-                "that pfSense-pkg-frr is installed.",
-                permanent=False,
-                code="FRR_READ_FAILED",
-            )
+            raise ClientError(failure, permanent=False, code=code_name)
+        return data
+
+    def read_frr_sections(self) -> dict:
+        data = self._json_command(
+            plan.frr_read_command(),
+            "Could not read the FRR settings from the firewall (the PHP helper failed); check "
+            "that pfSense-pkg-frr is installed.",
+            "FRR_READ_FAILED",
+        )
         return {
             "frr": data.get("frr") or None,
             "frrbgp": data.get("frrbgp") or None,
@@ -63,18 +69,12 @@ class FrrAndCheckpoints(FirewallObjects):
     # ---- system settings (Allow APIPA, IPsec Advanced maximum MSS) ------------------------------
     def read_system(self) -> dict:
         """``system/{no_apipa_block,maxmss_enable,maxmss}`` (None = unset); no REST field exists."""
-        output, code = self.command(plan.system_read_command())
-        try:
-            data = json.loads(output) if code == 0 else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise ClientError(
-                "Could not read the firewall's system settings (Allow APIPA, maximum MSS) through "
-                "the command endpoint; retry.",
-                permanent=False,
-                code="SYSTEM_READ_FAILED",
-            )
+        data = self._json_command(
+            plan.system_read_command(),
+            "Could not read the firewall's system settings (Allow APIPA, maximum MSS) through "
+            "the command endpoint; retry.",
+            "SYSTEM_READ_FAILED",
+        )
         return {key: data.get(key) for key in plan.SYSTEM_KEYS}
 
     def write_system(self, values: dict) -> None:
