@@ -151,6 +151,11 @@ def pf_inventory(config: dict) -> set[tuple[str, str]]:
     asn = bgp[0].get("asnum") if bgp and bgp[0] else None
     if asn:
         out.add(("FRR BGP", f"AS {asn}"))
+    system = config.get("system") or {}
+    if system.get("no_apipa_block") is not None:
+        out.add(("System setting", "Allow APIPA"))
+    if system.get("maxmss_enable") is not None:
+        out.add(("System setting", "Maximum MSS"))
     return out
 
 
@@ -201,7 +206,8 @@ def test_the_plan_lists_exactly_the_objects_the_run_creates_on_both_ends(
     created_azure = arm_inventory(boxes) - arm_before
     created_pf = pf_inventory(boxes.pfsense.snapshot()) - pf_before
     planned_azure = {(o.kind, o.name) for o in plan.azure if o.action == "create"}
-    planned_pf = {(o.kind, o.name) for o in plan.pfsense if o.action == "create"}
+    # system settings are "update"s of the firewall's own settings (Allow APIPA, maximum MSS)
+    planned_pf = {(o.kind, o.name) for o in plan.pfsense if o.action in ("create", "update")}
     assert planned_azure == created_azure
     assert planned_pf == created_pf
 
