@@ -335,7 +335,7 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
                 again,
             )
         )
-    objects += _system_objects(desired.system)
+    objects += _system_objects(desired.system, "reuse" if again == "reuse" else "update")
     bgp = desired.frr["frrbgp"]
     neighbor = desired.frr["frrbgpneighbors"][0]
     objects.append(
@@ -364,7 +364,7 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
     return objects
 
 
-def _system_objects(system: dict[str, Any]) -> list[PlanObject]:
+def _system_objects(system: dict[str, Any], action: Action) -> list[PlanObject]:
     """pfSense system settings the tunnel needs (no REST field: set through the command endpoint);
     a live review turns them into "reuse" when the firewall already has them."""
     from s2svpn.pfsense_push import SYSTEM_REASONS
@@ -379,7 +379,7 @@ def _system_objects(system: dict[str, Any]) -> list[PlanObject]:
                 "value": f"{system['maxmss']} (a lower value already set is kept)",
                 "why": SYSTEM_REASONS["maxmss"],
             },
-            "update",
+            action,
         )
     ]
     if system.get("no_apipa_block"):
@@ -393,7 +393,7 @@ def _system_objects(system: dict[str, Any]) -> list[PlanObject]:
                     "change": "switch on",
                     "why": SYSTEM_REASONS["no_apipa_block"],
                 },
-                "update",
+                action,
             )
         )
     return objects

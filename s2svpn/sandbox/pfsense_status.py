@@ -181,7 +181,7 @@ class Status(PfSenseStore):
     def _views(self) -> dict[str, Any]:
         if self.world is None:
             return {}
-        self._sync_world()  # pfSense re-resolves a dyn_dns identifier; follow DNS changes
+        self._sync_world()  # follow DNS and configuration changes
         return {view.pfsense_key: view for view in self.world.view() if view.pfsense_key}
 
     def _sas(self, *_: Any) -> list:
