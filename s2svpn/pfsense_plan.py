@@ -114,17 +114,19 @@ def _myid(intent: SiteIntent) -> tuple[str, str | None]:
     exists for setups that need another identity."""
     kind = intent.ike_myid_type or "myaddress"
     if kind not in MYID_TYPES:
-        raise ValueError(
+        raise InputError(
             f"The phase 1 identifier type {kind!r} is not one s2svpn can push; use one of "
-            f"{', '.join(MYID_TYPES)}."
+            f"{', '.join(MYID_TYPES)}.",
+            "ike_myid_type",
         )
     if not MYID_TYPES[kind]:
         return kind, None
     data = (intent.ike_myid_data or "").strip()
     if not data:
-        raise ValueError(
+        raise InputError(
             f"The phase 1 identifier type {kind!r} needs a value (ike_myid_data), e.g. the public "
-            "IP address for 'address' or a host name for 'fqdn'."
+            "IP address for 'address' or a host name for 'fqdn'.",
+            "ike_myid_data",
         )
     return kind, data
 

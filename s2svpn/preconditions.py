@@ -77,14 +77,15 @@ def inspect(
     for problem in pre.problems:
         found.append(conflict(problem, _preflight_field(problem, intent)))
     try:
+        state = {"preflight": pre.to_dict()}
         desired = pfsense_push.build_desired(
             intent,
-            {"preflight": pre.to_dict()},
+            state,
             azure_public_ip=azure_public_ip or PENDING_PUBLIC_IP,
             azure_bgp_ip=azure_bgp_ip,
             psk=psk,
         )
-        items = pfsense_push.plan(client, desired)
+        items = pfsense_push.plan(client, desired, state)  # system settings as preflight read them
     except InputError as exc:
         found.append(conflict(exc.message, exc.field))
     return found, items
