@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 
 import pytest
 
@@ -18,8 +19,10 @@ from s2svpn import pfsense_plan as cmds
 from s2svpn.sandbox.pfsense import PfSenseSandbox
 from s2svpn.sandbox.pfsense_php import PhpRunner, php_binary
 
+# CI (``CI`` set) installs php-cli: there a missing php fails instead of skipping quietly
 needs_php = pytest.mark.skipif(
-    not php_binary(), reason="php is not installed (CI installs php-cli)"
+    not php_binary() and not os.environ.get("CI"),
+    reason="php is not installed (CI installs php-cli)",
 )
 
 NONCE = "0123456789abcdef"
