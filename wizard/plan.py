@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from s2svpn import cost, netplan
+from s2svpn import activeactive, cost, netplan
 from s2svpn.intent import SiteIntent
 from wizard.models import RunKind, RunStatus, Site
 
@@ -114,7 +114,9 @@ def azure_bgp_ip(intent: SiteIntent, facts: dict[str, Any] | None = None) -> str
     if transit is not None:
         return transit.azure_ip
     try:
-        return netplan.azure_default_bgp_ip(intent.gateway_subnet_prefix)
+        return activeactive.predicted_default_bgp_ips(
+            intent.gateway_subnet_prefix, intent.active_active
+        )[0]
     except netplan.AddressError:
         return ""
 

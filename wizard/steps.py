@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from s2svpn import netplan, pfsense_push, pfsense_tunnels, preconditions
+from s2svpn import activeactive, pfsense_push, pfsense_tunnels, preconditions
 from s2svpn.clients.errors import ClientError
 from wizard.context import StepContext
 from wizard.engine import register_plan
@@ -254,7 +254,12 @@ def _azure_bgp_ip(ctx: StepContext) -> str:
     if ctx.intent.bgp_mode == "apipa":
         return ctx.intent.azure_apipa_ip
     ips = ctx.data.get("azure_bgp_ips") or []
-    return ips[0] if ips else netplan.azure_default_bgp_ip(ctx.intent.gateway_subnet_prefix)
+    if ips:
+        return ips[0]
+    intent = ctx.intent  # predicted: the bottom of the GatewaySubnet when active-active
+    return activeactive.predicted_default_bgp_ips(
+        intent.gateway_subnet_prefix, intent.active_active
+    )[0]
 
 
 def _desired(ctx: StepContext, state: dict[str, Any]):

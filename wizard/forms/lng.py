@@ -14,6 +14,7 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 from s2svpn import asn as asn_rules
 from s2svpn import netplan
 from s2svpn.dns import DnsError, DnsResult, resolve_endpoint
+from s2svpn.intent import SiteIntent
 from wizard.forms.base import StepForm, answer, set_wizard_data, store
 from wizard.models import Site
 
@@ -163,7 +164,7 @@ class LngForm(StepForm):
                             f"{bgp_ip} is an APIPA (169.254.x.x) address; choose APIPA addressing "
                             "above, or use pfSense's LAN address.",
                         )
-            self.transit = default_transit(intent.gateway_subnet_prefix)
+            self.transit = default_transit(intent.gateway_subnet_prefix, intent.active_active)
         return data
 
     def _check_fqdn(self, data: dict[str, Any]) -> None:
@@ -212,8 +213,14 @@ class LngForm(StepForm):
             )
 
 
-def default_transit(gateway_subnet: str) -> netplan.Transit | None:
+def default_transit(gateway_subnet: str, active_active: bool = False) -> netplan.Transit | None:
+    """The transit in default BGP mode; active-active: instance 0's /32 pair (s2svpn.activeactive)."""
+    from s2svpn import activeactive
+
     try:
+        if active_active:
+            aa = SiteIntent(gateway_subnet_prefix=gateway_subnet, active_active=True)
+            return activeactive.tunnels(aa, ())[0].transit
         return netplan.transit_for_azure_default(netplan.azure_default_bgp_ip(gateway_subnet))
     except netplan.AddressError:
         return None
@@ -230,7 +237,7 @@ def transit_preview(site: Site, mode: str | None = None) -> netplan.Transit | No
             )
         except netplan.AddressError:
             return None
-    return default_transit(intent.gateway_subnet_prefix)
+    return default_transit(intent.gateway_subnet_prefix, intent.active_active)
 
 
 def extras(site: Site, form: LngForm) -> dict[str, Any]:

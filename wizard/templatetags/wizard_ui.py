@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from s2svpn import netplan
+from s2svpn import activeactive, netplan
 from wizard.plan import normalise_facts
 
 register = template.Library()
@@ -134,12 +134,14 @@ def topology_context(site: Any, run: Any = None) -> dict[str, Any]:
             bgp_ip = (
                 transit.azure_ip
                 if transit
-                else netplan.azure_default_bgp_ip(intent.gateway_subnet_prefix)
+                else activeactive.predicted_default_bgp_ips(
+                    intent.gateway_subnet_prefix, intent.active_active
+                )[0]
             )
         except netplan.AddressError:
             bgp_ip = "?"
     try:
-        transit = netplan.transit_for(intent, bgp_ip)
+        transit = activeactive.transit(intent, 0, bgp_ip)  # instance 0 when active-active
     except netplan.AddressError:
         transit = None
     wizard = (site.intent or {}).get("_wizard") or {}
