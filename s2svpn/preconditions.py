@@ -57,6 +57,31 @@ def _preflight_field(message: str, intent: SiteIntent) -> str:
     return ""
 
 
+def _tunnels_in_the_way(interfaces: dict, intent: SiteIntent) -> list[Conflict]:
+    """Another tunnel interface already has this site's VTI name or APIPA address."""
+    found = []
+    for key, iface in interfaces.items():
+        if not str(iface.get("if") or "").startswith("ipsec"):
+            continue
+        if str(iface.get("descr") or "").upper() == intent.vti_descr.upper():
+            found.append(
+                conflict(
+                    f"The tunnel interface name {intent.vti_descr} is already used on this "
+                    f"firewall ({key}, another tunnel); choose another name for this site.",
+                    "vti_descr",
+                )
+            )
+        if intent.bgp_mode == "apipa" and iface.get("ipaddr") == intent.onprem_apipa_ip:
+            found.append(
+                conflict(
+                    f"pfSense's APIPA address {intent.onprem_apipa_ip} is already on tunnel "
+                    f"interface {key} of this firewall; choose another /30 for this site.",
+                    "onprem_apipa_ip",
+                )
+            )
+    return found
+
+
 def inspect(
     client: Any,
     intent: SiteIntent,
@@ -76,6 +101,8 @@ def inspect(
     pre = client.preflight(intent, azure_public_ip=azure_public_ip)
     for problem in pre.problems:
         found.append(conflict(problem, _preflight_field(problem, intent)))
+    if pre.existing_phase1 is None:  # nothing of this site's is on the firewall yet
+        found += _tunnels_in_the_way(pre.interfaces, intent)
     try:
         state = {"preflight": pre.to_dict()}
         desired = pfsense_push.build_desired(

@@ -28,7 +28,12 @@ from wizard.forms.base import (
     set_wizard_data,
     wizard_data,
 )
-from wizard.forms.pfsense import describe_preflight, preflight_snapshot, read_preflight
+from wizard.forms.pfsense import (
+    describe_preflight,
+    firewall_facts,
+    preflight_snapshot,
+    read_preflight,
+)
 from wizard.forms.site import SiteForm, new_slug, sandbox_subscription
 from wizard.models import Site
 
@@ -84,6 +89,8 @@ STEPS: tuple[StepInfo, ...] = (
         lng.LngForm,
         "wizard/step_lng.html",
         lng.extras,
+        # the firewall's BGP identity and tunnel interfaces: the ASN and APIPA /30 proposed
+        OutsideRead("pfsense", "pfSense", read_preflight),
         live_partial="wizard/partials/transit.html",
     ),
     StepInfo(
@@ -119,6 +126,7 @@ __all__ = [
     "StepForm",
     "StepInfo",
     "describe_preflight",
+    "firewall_facts",
     "mark_invalid",
     "new_slug",
     "normalise_fingerprint",

@@ -15,8 +15,8 @@ from s2svpn import asn as asn_rules
 from s2svpn import netplan
 from s2svpn.dns import DnsError, DnsResult, resolve_endpoint
 from s2svpn.intent import SiteIntent
-from wizard.forms.base import StepForm, answer, set_wizard_data, store
-from wizard.models import Site
+from wizard.forms.base import StepForm, answer, set_wizard_data, store, wizard_data
+from wizard.models import Site, SiteStatus
 
 
 def _public_ipv4(text: str) -> str:
@@ -90,10 +90,32 @@ class LngForm(StepForm):
         widget=forms.TextInput(attrs={"placeholder": "10.0.0.1", "spellcheck": "false"}),
     )
 
+    azure_apipa_ip = forms.CharField(
+        label="Azure's APIPA BGP IP",
+        required=False,
+        help_text="APIPA mode: chosen here and set by s2svpn as the gateway's custom BGP IP "
+        "(169.254.21.0-169.254.22.255). Empty = the next free /30 on this firewall.",
+        widget=forms.TextInput(attrs={"placeholder": "169.254.21.2", "spellcheck": "false"}),
+    )
+    onprem_apipa_ip = forms.CharField(
+        label="pfSense's APIPA address",
+        required=False,
+        help_text="APIPA mode: the other host of the same /30, set by s2svpn on pfSense's tunnel "
+        "interface and used as the BGP peer in Azure's local network gateway.",
+        widget=forms.TextInput(attrs={"placeholder": "169.254.21.1", "spellcheck": "false"}),
+    )
+
     def build_fields(self) -> None:
         # what clean() found out: the planned /30 and, for a DDNS name, what it resolved to
         self.transit: netplan.Transit | None = None
         self.dns_result: DnsResult | None = None
+        asn, router_id = firewall_bgp(self.site)
+        if asn:
+            self.fields["onprem_asn"].help_text = (
+                f"FRR on this pfSense runs BGP as AS {asn}"
+                + (f" (router id {router_id})" if router_id else "")
+                + ": one firewall speaks BGP under one AS, so every site on it uses that AS."
+            )
 
     def initial_for(self, site: Site) -> dict[str, Any]:
         stored = site.intent or {}
@@ -101,9 +123,10 @@ class LngForm(StepForm):
             "endpoint": "ip" if stored.get("onprem_public_ip") else "fqdn",
             "onprem_fqdn": stored.get("onprem_fqdn", ""),
             "onprem_public_ip": stored.get("onprem_public_ip", ""),
-            "onprem_asn": stored.get("onprem_asn", 65010),
+            "onprem_asn": stored.get("onprem_asn") or firewall_bgp(site)[0] or 65010,
             "bgp_mode": answer(site, "bgp_mode"),
             "onprem_bgp_ip": stored.get("onprem_bgp_ip", ""),
+            **_apipa_initial(site),
         }
 
     def clean(self) -> dict[str, Any]:
@@ -127,13 +150,21 @@ class LngForm(StepForm):
         mode = data.get("bgp_mode")
         bgp_ip = (data.get("onprem_bgp_ip") or "").strip()
         public_ip = data.get("onprem_public_ip") if data.get("endpoint") == "ip" else None
+        if value is not None and firewall_bgp(self.site)[0] not in (None, value):
+            self.notes["onprem_asn"] = (
+                f"FRR on this pfSense runs AS {firewall_bgp(self.site)[0]}: with AS {value} the "
+                "review shows a conflict and Launch stays disabled until one of them changes."
+            )
         if mode == "apipa":
             try:
                 self.transit = netplan.transit_for_apipa(
-                    intent.azure_apipa_ip or None, intent.onprem_apipa_ip or None
+                    (data.get("azure_apipa_ip") or "").strip() or None,
+                    (data.get("onprem_apipa_ip") or "").strip() or None,
+                    taken=apipa_taken(self.site),
                 )
             except netplan.AddressError as exc:
-                self.err("bgp_mode", exc.message)
+                field = exc.field if exc.field in self.fields else "bgp_mode"
+                self.err(field, exc.message)
             else:
                 if not bgp_ip:
                     data["onprem_bgp_ip"] = bgp_ip = self.transit.pfsense_ip
@@ -213,6 +244,42 @@ class LngForm(StepForm):
             )
 
 
+def firewall_bgp(site: Site) -> tuple[int | None, str]:
+    """(AS, router id) FRR runs on the site's pfSense, as the wizard last read it."""
+    snap = wizard_data(site).get("pfsense") or {}
+    return snap.get("bgp_asn"), str(snap.get("router_id") or "")
+
+
+def apipa_taken(site: Site) -> list[str]:
+    """APIPA addresses other sites use on the same firewall (their choices, and the tunnel
+    interfaces' addresses the firewall reported), so each site gets its own /30."""
+    from wizard.forms.pfsense import same_firewall
+
+    taken = []
+    for other in same_firewall(site):
+        intent = other.get_intent()
+        if intent.bgp_mode == "apipa":
+            taken += [ip for ip in (intent.azure_apipa_ip, intent.onprem_apipa_ip) if ip]
+    vtis = (wizard_data(site).get("pfsense") or {}).get("vtis") or {}
+    own = site.get_intent().onprem_apipa_ip if site.status != SiteStatus.DRAFT else ""
+    taken += [ip for ip in vtis.values() if ip and ip != own and ip.startswith("169.254.")]
+    return taken
+
+
+def _apipa_initial(site: Site) -> dict[str, str]:
+    stored = site.intent or {}
+    if stored.get("azure_apipa_ip") or stored.get("onprem_apipa_ip"):
+        return {
+            "azure_apipa_ip": stored.get("azure_apipa_ip", ""),
+            "onprem_apipa_ip": stored.get("onprem_apipa_ip", ""),
+        }
+    try:
+        free = netplan.transit_for_apipa(taken=apipa_taken(site))
+    except netplan.AddressError:
+        return {}
+    return {"azure_apipa_ip": free.azure_ip, "onprem_apipa_ip": free.pfsense_ip}
+
+
 def default_transit(gateway_subnet: str, active_active: bool = False) -> netplan.Transit | None:
     """The transit in default BGP mode; active-active: instance 0's /32 pair (s2svpn.activeactive)."""
     from s2svpn import activeactive
@@ -243,4 +310,4 @@ def transit_preview(site: Site, mode: str | None = None) -> netplan.Transit | No
 def extras(site: Site, form: LngForm) -> dict[str, Any]:
     intent = site.get_intent()
     mode = form["bgp_mode"].value() or intent.bgp_mode
-    return {"transit": form.transit or transit_preview(site, mode), "intent": intent}
+    return {"transit": form.transit or transit_preview(site, mode), "intent": intent, "mode": mode}

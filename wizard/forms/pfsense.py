@@ -10,6 +10,7 @@ from django import forms
 from netaddr import IPAddress, IPNetwork
 
 from s2svpn import netplan
+from s2svpn.clients.errors import ClientError
 from wizard.forms.base import StepForm, answer, set_wizard_data, split_prefixes, store, wizard_data
 from wizard.models import Site
 
@@ -55,13 +56,20 @@ class PfSenseForm(StepForm):
     )
 
     def build_fields(self) -> None:
-        interfaces = (wizard_data(self.site).get("pfsense") or {}).get("interfaces") or []
+        snap = wizard_data(self.site).get("pfsense") or {}
+        # never offer a tunnel interface (s2svpn's own VTIs, another site's) as the WAN
+        interfaces = snap.get("wan_choices", snap.get("interfaces")) or []
         if interfaces:
             self.fields["wan_interface"] = forms.ChoiceField(
                 label="WAN interface",
                 choices=[(i, i) for i in interfaces],
                 help_text=self.fields["wan_interface"].help_text,
             )
+        taken = vti_names_taken(self.site)
+        if taken:
+            self.fields[
+                "vti_descr"
+            ].help_text += f" Already used on this firewall: {', '.join(sorted(taken))}."
 
     def initial_for(self, site: Site) -> dict[str, Any]:
         stored = site.intent or {}
@@ -69,7 +77,7 @@ class PfSenseForm(StepForm):
             "wan_interface": answer(site, "wan_interface"),
             "lan_prefixes": "\n".join(stored.get("lan_prefixes") or []),
             "firewall_scope": answer(site, "firewall_scope"),
-            "vti_descr": answer(site, "vti_descr"),
+            "vti_descr": stored.get("vti_descr") or free_vti_name(vti_names_taken(site)),
             "install_frr": wizard_data(site).get("install_frr", True),
         }
 
@@ -79,6 +87,12 @@ class PfSenseForm(StepForm):
             raise forms.ValidationError(
                 f"{value!r} cannot name a pfSense interface; use up to 22 letters, digits or "
                 "underscores, e.g. AZUREVTI."
+            )
+        taken = vti_names_taken(self.site)
+        if value.upper() in {name.upper() for name in taken}:
+            raise forms.ValidationError(
+                f"{value} already names a tunnel interface on this firewall (another site's); "
+                f"each site needs its own, e.g. {free_vti_name(taken)}."
             )
         return value
 
@@ -133,15 +147,59 @@ class PfSenseForm(StepForm):
         set_wizard_data(site, install_frr=bool(data.get("install_frr")))
 
 
-def preflight_snapshot(pre: Preflight) -> dict[str, Any]:
-    """The facts of a pfSense preflight the wizard keeps (JSON only)."""
+def _is_tunnel(interface: dict[str, Any]) -> bool:
+    return str(interface.get("if") or "").startswith("ipsec")
+
+
+def preflight_snapshot(pre: Preflight, frr: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The facts of a pfSense preflight the wizard keeps (JSON only): also the tunnel interfaces
+    already on the firewall (names, addresses) and the BGP identity FRR runs (``frr``: the FRR
+    sections, when they could be read)."""
+    bgp = (frr or {}).get("frrbgp") or {}
+    tunnels = [i for i in pre.interfaces.values() if _is_tunnel(i)]
     return {
         "pfsense_version": pre.pfsense_version,
         "api_version": pre.restapi_version,
         "frr_installed": pre.frr_installed,
         "wan_interface": pre.wan_interface,
         "interfaces": list(pre.interfaces),
+        "wan_choices": [k for k, i in pre.interfaces.items() if not _is_tunnel(i)],
+        "vtis": {str(i.get("descr") or ""): str(i.get("ipaddr") or "") for i in tunnels},
+        "bgp_asn": int(bgp["asnum"]) if str(bgp.get("asnum") or "").isdigit() else None,
+        "router_id": str(bgp.get("routerid") or ""),
     }
+
+
+def vti_names_taken(site: Site) -> set[str]:
+    """Tunnel interface names on the site's firewall that belong to something else: what the
+    firewall reported, and what other sites on the same firewall chose."""
+    snap = wizard_data(site).get("pfsense") or {}
+    own = (site.pfsense_ids or {}).get("descr") == site.get_intent().descr
+    mine = {site.get_intent().vti_descr} if own else set()
+    names = {n for n in (snap.get("vtis") or {}) if n} - mine
+    for other in same_firewall(site):
+        names.add(other.get_intent().vti_descr)
+    return names
+
+
+def same_firewall(site: Site) -> list[Site]:
+    """The other sites that use this site's pfSense (by URL), removed ones excluded."""
+    from wizard.models import SiteStatus
+
+    url = site.pfsense_url.rstrip("/").lower()
+    if not url:
+        return []
+    others = Site.objects.exclude(status=SiteStatus.REMOVED).exclude(pk=site.pk)
+    return [o for o in others if o.pfsense_url.rstrip("/").lower() == url]
+
+
+def free_vti_name(taken: set[str], base: str = "AZUREVTI") -> str:
+    """AZUREVTI, else AZUREVTI2, AZUREVTI3, ... (the first not in ``taken``)."""
+    upper = {name.upper() for name in taken}
+    n = 1
+    while (name := base if n == 1 else f"{base}{n}").upper() in upper:
+        n += 1
+    return name
 
 
 def describe_preflight(snap: dict[str, Any]) -> str:
@@ -160,12 +218,22 @@ def describe_preflight(snap: dict[str, Any]) -> str:
     return text
 
 
+def firewall_facts(client: Any, intent: Any) -> dict[str, Any]:
+    """Preflight and FRR's BGP identity, read once (nothing written), as the wizard keeps them."""
+    pre = client.preflight(intent)
+    try:
+        frr = client.read_frr_sections() if pre.frr_installed else None
+    except ClientError:
+        frr = None  # FRR unreadable: nothing to propose from it
+    return preflight_snapshot(pre, frr)
+
+
 def read_preflight(site: Site) -> dict[str, Any]:
     """Ask the firewall what it offers (read only) and keep it with the draft."""
     from wizard import services
 
     with closing(services.pfsense_client(site)) as client:
-        snap = preflight_snapshot(client.preflight(site.get_intent()))
+        snap = firewall_facts(client, site.get_intent())
     set_wizard_data(site, pfsense=snap)
     return snap
 

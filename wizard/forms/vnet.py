@@ -9,6 +9,7 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from netaddr import AddrFormatError, IPNetwork
 
 from s2svpn import netplan
 from wizard.forms.base import StepForm, answer, set_wizard_data, store, wizard_data
@@ -63,6 +64,9 @@ class VnetForm(StepForm):
         if vnet is None or not prefix:
             return data
         subnets = [tuple(s) for s in vnet.get("subnets") or []]
+        if not _inside(prefix, vnet.get("address_prefixes") or []):
+            self._follow_the_vnet(vnet, prefix)
+            return data
         try:
             data["gateway_subnet_prefix"] = netplan.validate_gateway_subnet(
                 prefix, vnet.get("address_prefixes") or [], subnets, sku=answer(self.site, "sku")
@@ -78,6 +82,26 @@ class VnetForm(StepForm):
             )
         return data
 
+    def _follow_the_vnet(self, vnet: dict[str, Any], prefix: str) -> None:
+        """The prefix belongs to another VNet (the one chosen before): offer this VNet's own."""
+        name, space = vnet["name"], ", ".join(vnet.get("address_prefixes") or []) or "nothing"
+        proposal = propose(vnet)
+        if proposal is None:
+            self.err(
+                "gateway_subnet_prefix",
+                f"{prefix} is not inside {name} ({space}), and {name} has no free /27 for a "
+                "GatewaySubnet. Add an address space to the VNet in Azure (a /27 or larger that "
+                "overlaps neither the home LANs nor other VNets), then Refresh and choose it again.",
+            )
+            return
+        self.data = self.data.copy()
+        self.data[self.add_prefix("gateway_subnet_prefix")] = proposal
+        self.err(
+            "gateway_subnet_prefix",
+            f"{prefix} is not inside {name} ({space}); {proposal} is a free /27 of {name} and is "
+            "filled in now: check it and continue.",
+        )
+
     def apply(self, site: Site) -> None:
         vnet = self.vnet(self.cleaned_data["vnet_name"]) or {}
         site.vnet_name = self.cleaned_data["vnet_name"]
@@ -87,6 +111,14 @@ class VnetForm(StepForm):
             vnet_prefixes=list(vnet.get("address_prefixes") or []),
             gateway_subnet_prefix=self.cleaned_data["gateway_subnet_prefix"],
         )
+
+
+def _inside(prefix: str, space: list[str]) -> bool:
+    try:
+        net = IPNetwork(prefix)
+        return any(net in IPNetwork(p) for p in space)
+    except (AddrFormatError, ValueError, TypeError):
+        return True  # not a prefix at all: validate_gateway_subnet says why
 
 
 def propose(vnet: dict[str, Any]) -> str | None:

@@ -198,10 +198,9 @@ def _connection_test(action: str, form: wf.SiteForm, site: Site | None) -> dict[
     if action == "test_pfsense":
         try:
             with closing(services.pfsense_client(probe)) as client:
-                pre = client.preflight(probe.get_intent())
+                snap = wf.firewall_facts(client, probe.get_intent())
         except Exception as exc:
             return {"key": "pfsense", "ok": False, "text": client_message(exc, "pfSense")}
-        snap = wf.preflight_snapshot(pre)
         if site is not None:
             wf.set_wizard_data(site, pfsense=snap)
             site.save(update_fields=["intent", "updated"])
