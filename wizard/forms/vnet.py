@@ -64,7 +64,10 @@ class VnetForm(StepForm):
         if vnet is None or not prefix:
             return data
         subnets = [tuple(s) for s in vnet.get("subnets") or []]
-        if not _inside(prefix, vnet.get("address_prefixes") or []):
+        leftover = prefix == (self.site.intent or {}).get("gateway_subnet_prefix") or any(
+            _inside(prefix, v.get("address_prefixes") or []) for v in self.vnets() if v is not vnet
+        )
+        if leftover and not _inside(prefix, vnet.get("address_prefixes") or []):
             self._follow_the_vnet(vnet, prefix)
             return data
         try:
@@ -83,7 +86,7 @@ class VnetForm(StepForm):
         return data
 
     def _follow_the_vnet(self, vnet: dict[str, Any], prefix: str) -> None:
-        """The prefix belongs to another VNet (the one chosen before): offer this VNet's own."""
+        """The prefix is left from another VNet (the one chosen before): offer this VNet's own."""
         name, space = vnet["name"], ", ".join(vnet.get("address_prefixes") or []) or "nothing"
         proposal = propose(vnet)
         if proposal is None:
