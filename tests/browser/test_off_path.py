@@ -18,7 +18,12 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def owner(django_user_model):
-    return django_user_model.objects.create_user("owner", "owner@example.net", PASSWORD)
+    """An Operator (the role that runs the wizard)."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("owner", "owner@example.net", PASSWORD)
+    user.groups.add(Group.objects.get(name="Operator"))
+    return user
 
 
 def test_a_conflict_is_shown_on_the_review_and_launch_stays_disabled(
