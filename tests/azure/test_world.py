@@ -6,43 +6,19 @@ thing); the World's own rules decide, and the client reads the result through th
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from s2svpn.ipsec import to_pfsense
 from s2svpn.sandbox.arm import ArmSandbox
 from s2svpn.sandbox.world import PfSenseEnd, World
 from s2svpn.status import BgpState, TunnelState
+from tests.sandbox.ends import pfsense_end
 
 from .conftest import PSK, client_for, provision, seed_site
 
 
 def home_firewall(azure_ip: str, intent, **changes) -> PfSenseEnd:
-    crypto = to_pfsense(intent.policy)
-    end = PfSenseEnd(
-        firewall_id="fw",
-        wan_public_ip="203.0.113.2",
-        remote_gateway=azure_ip,
-        psk=PSK,
-        ike_proposals=crypto.ike_proposals,
-        esp_encryptions=crypto.esp_encryptions,
-        esp_hashes=crypto.esp_hashes,
-        pfs_group=crypto.pfs_group,
-        p2_local="172.16.19.253",
-        p2_remote="172.16.19.254",
-        start_action="start",
-        ikeid=1,
-        reqid=1,
-        local_asn=65010,
-        neighbor="172.16.19.254",
-        neighbor_asn=65515,
-        update_source_ip="10.0.0.1",
-        ebgp_requires_policy=False,
-        networks=tuple(intent.lan_prefixes),
-        child_lifetime=crypto.child_lifetime,
-    )
-    return dataclasses.replace(end, **changes)
+    canonical = {"remote_gateway": azure_ip, "psk": PSK, "networks": tuple(intent.lan_prefixes)}
+    return pfsense_end(intent.policy, **{**canonical, **changes})
 
 
 @pytest.fixture
