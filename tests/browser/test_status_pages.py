@@ -15,36 +15,17 @@ from tests.monitor.test_acceptance import _policy_trap
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
-def browser_page(live_server, admin_user, client, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are
-    # still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
+def browser_page(chromium, live_server, admin_user, client):
+    """A page of the session's Chromium (tests/browser/conftest.py) logged in as the admin: a
+    second sync_playwright in the same session would fail once another browser test ran."""
     client.force_login(admin_user)
     session = client.cookies["sessionid"].value
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-        page = context.new_page()
-        yield page
-        context.close()
-        browser.close()
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    yield context.new_page()
+    context.close()
 
 
 def test_the_status_and_site_pages_show_verdict_peers_and_routes(

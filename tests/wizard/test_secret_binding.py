@@ -180,3 +180,14 @@ def test_use_the_sandbox_on_an_existing_site_drops_the_psk(alice, draft, sandbox
     alice.post(step_url(draft, "site"), {"action": "sandbox"})
     draft.refresh_from_db()
     assert draft.azure_auth == AzureAuth.SANDBOX and draft.psk == ""
+
+
+def test_the_site_step_shows_the_least_privilege_role_for_the_site_s_group(alice, draft):
+    from s2svpn import azure_role
+
+    html = alice.get(step_url(draft, "site")).content.decode()
+    assert "How to get these credentials with least privilege" in html
+    for action in azure_role.REQUIRED_ACTIONS:
+        assert f"<code>{action}</code>" in html
+    assert "az role definition create" in html and "az ad sp create-for-rbac" in html
+    assert f"/subscriptions/{draft.subscription_id}/resourceGroups/{draft.resource_group}" in html

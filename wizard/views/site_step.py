@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from contextlib import closing
 from typing import Any
 
@@ -14,10 +16,12 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from s2svpn import azure_role
 from s2svpn.roles import OPERATE, requires
 from wizard import binding, sandbox_info, services
 from wizard import forms as wf
 from wizard.models import AzureAuth, Site, SiteStatus
+from wizard.validators import GUID_PATTERN, RESOURCE_GROUP_PATTERN
 from wizard.views.common import advance, client_message, step_context, step_url, validate_url
 
 TESTS = ("test_azure", "test_pfsense", "fetch_fingerprint")
@@ -85,9 +89,24 @@ def site_step(request: HttpRequest, site: Site | None) -> HttpResponse:
             "site",
             form=form,
             sandbox_available=sandbox_info.load() is not None,
+            azure_role=_azure_role(form),
             **extra,
         ),
     )
+
+
+def _azure_role(form: wf.SiteForm) -> dict[str, Any]:
+    """The least-privilege role and the az commands for the subscription and group typed so far
+    (placeholders until they are valid)."""
+    sub = str(form["subscription_id"].value() or "").strip()
+    group = str(form["resource_group"].value() or "").strip()
+    sub = sub if re.fullmatch(GUID_PATTERN, sub) else "<subscription-id>"
+    group = group if re.fullmatch(RESOURCE_GROUP_PATTERN, group) else "<resource-group>"
+    return {
+        "actions": [(action, azure_role.WHY[action]) for action in azure_role.REQUIRED_ACTIONS],
+        "definition": json.dumps(azure_role.role_definition(sub, group), indent=2),
+        "commands": azure_role.az_commands(sub, group),
+    }
 
 
 def _use_sandbox(request: HttpRequest, site: Site | None) -> HttpResponse:
