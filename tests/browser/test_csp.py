@@ -67,3 +67,24 @@ def test_the_wizard_progress_and_status_pages_report_no_csp_violation(
     visit(reverse("monitor:site", args=[site.slug]))
     visit(reverse("wizard:sites"))
     assert [v for v in visited if v[1]] == [] and console == []
+
+
+def test_the_admin_pages_report_no_csp_violation(live_server, keys, page, admin_user, sandboxes):
+    site = make_sandbox_site(sandboxes)
+    page.context.add_init_script(WATCH)
+    login(page, keys, "alice", "s3cret-pass!")
+    found = {}
+    for path in (
+        "/admin/",
+        "/admin/wizard/site/",
+        f"/admin/wizard/site/{site.pk}/change/",
+        "/admin/wizard/site/add/",
+        "/admin/auth/user/add/",
+        f"/admin/auth/user/{admin_user.pk}/change/",
+        "/admin/audit/auditevent/",
+        "/admin/axes/accessattempt/",
+    ):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        found[path] = page.evaluate("() => window.__csp")
+    assert {path: v for path, v in found.items() if v} == {}
