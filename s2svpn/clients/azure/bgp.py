@@ -11,21 +11,34 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError
-
 from s2svpn.clients.azure.connection import Connections
-from s2svpn.clients.azure.errors import retry_after, translate
+from s2svpn.clients.azure.errors import retry_after
 from s2svpn.clients.azure.models import CONNECTION_STATES, onprem_bgp_ip
-from s2svpn.clients.azure.parse import parse_bgp_peers, parse_routes
+from s2svpn.clients.azure.parse import GATEWAYS, parse_bgp_peers, parse_routes
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import SiteIntent
 from s2svpn.status import BgpPeer, EndStatus, Route, TunnelState
 
-# name -> (the SDK's begin_* on virtual_network_gateways, what it reads, our parser)
+# name -> (the SDK's begin_* on virtual_network_gateways, the REST action, what it reads, parser)
 READS = {
-    "peers": ("begin_get_bgp_peer_status", "reading BGP peer status", parse_bgp_peers),
-    "learned": ("begin_get_learned_routes", "reading learned routes", parse_routes),
-    "advertised": ("begin_get_advertised_routes", "reading advertised routes", parse_routes),
+    "peers": (
+        "begin_get_bgp_peer_status",
+        "getBgpPeerStatus",
+        "reading BGP peer status",
+        parse_bgp_peers,
+    ),
+    "learned": (
+        "begin_get_learned_routes",
+        "getLearnedRoutes",
+        "reading learned routes",
+        parse_routes,
+    ),
+    "advertised": (
+        "begin_get_advertised_routes",
+        "getAdvertisedRoutes",
+        "reading advertised routes",
+        parse_routes,
+    ),
 }
 
 
@@ -44,7 +57,7 @@ class BgpReads(Connections):
     """BGP reads one by one or side by side, and the monitor's reading of the Azure end."""
 
     def _bgp_read(self, name: str, intent: SiteIntent, timeout: float | None, **kw: Any) -> Any:
-        method, what, parse = READS[name]
+        method, _action, what, parse = READS[name]
         begin = getattr(self._sdk.virtual_network_gateways, method)
         rg, gw = intent.resource_group, intent.gateway_name
         return parse(self._lro(what, begin, rg, gw, wait=True, timeout=timeout, **kw) or {})
@@ -72,54 +85,35 @@ class BgpReads(Connections):
         (plain JSON, so a caller may keep it between checks); collect with
         :meth:`collect_bgp_reads`, or use :meth:`read_bgp` to wait for all three.
         """
-        ops = self._sdk.virtual_network_gateways
-        rg, gw = intent.resource_group, intent.gateway_name
+        path = (intent.resource_group, intent.gateway_name)
         out: dict[str, Any] = {}
-        for name, (method, _what, _parse) in READS.items():
-            begin = getattr(ops, method)
-            kw = {"peer": onprem_bgp_ip(intent)} if name == "advertised" else {}
-            poller = self._do(
-                f"starting the BGP read {name}",
-                lambda b=begin, k=kw: b(rg, gw, polling=False, **k, **self._call),
-            )
-            initial = poller.polling_method()._initial_response.http_response
-            location = initial.headers.get("Location") or initial.headers.get("location")
-            if initial.status_code == 202 and location:
-                out[name] = {
-                    "url": location,
-                    "retry_after": _wait(initial.headers),
-                }
-            else:
-                out[name] = {"body": initial.json() if initial.text() else {}}
+        for name, (_method, action, _what, _parse) in READS.items():
+            params = {"peer": onprem_bgp_ip(intent)} if name == "advertised" else {}
+            url = self._url(GATEWAYS, path, action)
+            answer = self._send(f"starting the BGP read {name}", "POST", url, **params)
+            out[name] = self._read_state(answer)
         return out
+
+    @staticmethod
+    def _read_state(answer: Any, url: str = "") -> dict[str, Any]:
+        """A started read: where to ask again and when (202, at its Location or the URL just
+        asked), or its result."""
+        location = answer.headers.get("Location") or url
+        if answer.status_code == 202 and location:
+            return {"url": location, "retry_after": _wait(answer.headers)}
+        return {"body": answer.json() if answer.text() else {}}
 
     def collect_bgp_reads(self, reads: dict[str, Any]) -> dict[str, Any] | None:
         """Poll each started read once; ``None`` while any is still running, else the results as
         ``{"peers": [BgpPeer], "learned": [Route], "advertised": [Route]}``."""
-        from azure.core.rest import HttpRequest
-
         for item in reads.values():
-            if "body" in item:
-                continue
-            response = self._do(
-                "reading a BGP result",
-                lambda url=item["url"]: self._sdk.send_request(
-                    HttpRequest("GET", url), **self._call
-                ),
-            )
-            if response.status_code == 202:
-                item["url"] = response.headers.get("Location", item["url"])
-                item["retry_after"] = _wait(response.headers)
-                continue
-            if response.status_code >= 400:
-                # ARM's own error (e.g. 403 AuthorizationFailed naming the missing action),
-                # permanent or not as for every other call
-                raise translate(HttpResponseError(response=response), "reading BGP state")
-            item["body"] = response.json() if response.text() else {}
-            item.pop("url", None)
+            if "url" in item:
+                url = item.pop("url")
+                answer = self._send("reading BGP state", "GET", url)
+                item.update(self._read_state(answer, url))
         if any("body" not in item for item in reads.values()):
             return None
-        return {name: READS[name][2](item["body"]) for name, item in reads.items()}
+        return {name: READS[name][3](item["body"]) for name, item in reads.items()}
 
     def read_bgp(self, intent: SiteIntent, *, timeout: float | None = None) -> dict[str, Any]:
         """The three BGP reads at once (Azure runs them side by side): one wait, not three.

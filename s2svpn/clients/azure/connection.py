@@ -16,7 +16,7 @@ from s2svpn.clients.azure.models import (
     custom_bgp_pairs,
     with_action,
 )
-from s2svpn.clients.azure.parse import CONNECTIONS, policy_wire, wire
+from s2svpn.clients.azure.parse import CONNECTIONS, policy_wire
 from s2svpn.clients.azure.session import ArmSession
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import SiteIntent
@@ -118,12 +118,7 @@ class Connections(ArmSession):
 
     def shared_key_matches(self, intent: SiteIntent, psk: str) -> bool:
         """GET .../sharedkey and compare with ``psk`` in constant time."""
-        result = self._do(
-            "reading back the connection's shared key",
-            lambda: self._sdk.virtual_network_gateway_connections.get_shared_key(
-                intent.resource_group, intent.connection_name, **self._read
-            ),
-            (psk,),
-        )
-        value = wire(result).get("value", "") or ""
+        url = self._url(CONNECTIONS, (intent.resource_group, intent.connection_name), "sharedkey")
+        response = self._send("reading back the connection's shared key", "GET", url)
+        value = str(response.json().get("value", "") or "")
         return hmac.compare_digest(value.encode(), psk.encode())

@@ -12,6 +12,7 @@ from s2svpn.status import BgpState, TunnelState
 
 T = TypeVar("T")
 
+API_VERSION = "2026-03-01"
 GATEWAY_SUBNET = "GatewaySubnet"
 IPCONFIG_NAMES = ("default", "activeActive")
 AZ_ZONES = ("1", "2", "3")
@@ -33,9 +34,12 @@ BGP_STATES = {
 
 @dataclass(frozen=True)
 class Kind(Generic[T]):
-    """One ARM resource type: its operation group on ``NetworkManagementClient`` and our parser."""
+    """One ARM resource type: its operation group on ``NetworkManagementClient`` (writes), its
+    path under ``Microsoft.Network`` (reads, e.g. ``("virtualNetworks", "subnets")``) and our
+    parser."""
 
     ops: str
+    segments: tuple[str, ...]
     parse: Callable[[dict[str, Any]], T]
 
 

@@ -1,14 +1,12 @@
 """Azure's wire JSON (ARM's property names, api-version 2026-03-01) to our dataclasses.
 
-GETs arrive as raw bytes (the SDK's model deserialisation is skipped on purpose), PUT answers as
-SDK models: :func:`wire` turns either into plain JSON first.
+Reads arrive as JSON straight from the pipeline (the SDK's model deserialisation is skipped on
+purpose); PUT answers and listed pages come as SDK models, which :func:`wire` turns into JSON.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from s2svpn.clients.azure.models import (
@@ -236,15 +234,13 @@ def wire(model: Any) -> dict[str, Any]:
         return {}
     if isinstance(model, dict) and not hasattr(model, "as_dict"):
         return model
-    if isinstance(model, Iterator):  # a GET with stream=True: the raw body
-        raw = b"".join(model)
-        return json.loads(raw) if raw.strip() else {}
     return model.as_dict()
 
 
-# The resource types s2svpn writes, for the session's read / save / delete mechanism.
-SUBNETS = Kind("subnets", parse_subnet)
-PUBLIC_IPS = Kind("public_ip_addresses", parse_public_ip)
-GATEWAYS = Kind("virtual_network_gateways", parse_gateway)
-LOCAL_GATEWAYS = Kind("local_network_gateways", parse_local_gateway)
-CONNECTIONS = Kind("virtual_network_gateway_connections", parse_connection)
+# The resource types s2svpn reads and writes, for the session's read / save / delete mechanism.
+VNETS = Kind("virtual_networks", ("virtualNetworks",), parse_vnet)
+SUBNETS = Kind("subnets", ("virtualNetworks", "subnets"), parse_subnet)
+PUBLIC_IPS = Kind("public_ip_addresses", ("publicIPAddresses",), parse_public_ip)
+GATEWAYS = Kind("virtual_network_gateways", ("virtualNetworkGateways",), parse_gateway)
+LOCAL_GATEWAYS = Kind("local_network_gateways", ("localNetworkGateways",), parse_local_gateway)
+CONNECTIONS = Kind("virtual_network_gateway_connections", ("connections",), parse_connection)

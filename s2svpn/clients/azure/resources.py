@@ -29,6 +29,7 @@ from s2svpn.clients.azure.parse import (
     LOCAL_GATEWAYS,
     PUBLIC_IPS,
     SUBNETS,
+    VNETS,
     parse_vnet,
     wire,
 )
@@ -55,11 +56,8 @@ class NetworkResources(ArmSession):
 
     def get_vnet(self, resource_group: str, name: str) -> VNet:
         """GET a VNet with its subnets; a missing VNet is a permanent error (fix the names)."""
-        body = self._maybe(
-            f"reading virtual network {name}",
-            lambda: self._sdk.virtual_networks.get(resource_group, name, **self._read),
-        )
-        if body is None:
+        vnet = self._get(VNETS, f"virtual network {name}", (resource_group, name))
+        if vnet is None:
             raise ClientError(
                 f"Virtual network {name} was not found in resource group {resource_group}. Check the resource "
                 "group and VNet names in the site settings.",
@@ -67,7 +65,7 @@ class NetworkResources(ArmSession):
                 code="ResourceNotFound",
                 status=404,
             )
-        return parse_vnet(body)
+        return vnet
 
     # ---- GatewaySubnet
 
