@@ -178,7 +178,17 @@ def run(args: argparse.Namespace, info: dict) -> None:
         pfsense_ca_bundle=Path(info["pfsense_ca_file"]).read_text(),
         dns_servers=info["dns_server"],  # the sandbox's own nameserver, as "Use the sandbox" sets
         psk=generate_psk(),
-        intent={**CANONICAL.to_dict(), "slug": "home"},
+        intent={
+            **CANONICAL.to_dict(),
+            "slug": "home",
+            # the durations the sandbox declares, as "Use the sandbox" keeps them (run ETAs)
+            "_wizard": {
+                "expected": {
+                    "gateway": info["timing"]["gateway_seconds"],
+                    "other": info["timing"]["other_seconds"],
+                }
+            },
+        },
     )
     first = Site.objects.create(name="Bench 0000", slug="bench-0000", **common)
     started = time.perf_counter()
