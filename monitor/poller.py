@@ -30,7 +30,8 @@ from django.db import IntegrityError
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from monitor import leases, storage
+from monitor import azure_half, leases, pace, storage
+from monitor.models import Snapshot
 from monitor.readings import DnsReading, Reading
 from s2svpn import activeactive_status
 from s2svpn.intent import SiteIntent
@@ -139,13 +140,23 @@ class _Broken:
     def read_status(self, intent: SiteIntent) -> EndStatus:
         return EndStatus(error=self.error)
 
+    def get_connection(self, intent: SiteIntent) -> Any:
+        from s2svpn.clients.errors import ClientError
+
+        raise ClientError(self.error, permanent=True, code="Client")
+
 
 def _build_azure(site: Site) -> Any:
     from wizard.services import azure_client
 
     timeout = poll_timeout()
-    # Short LRO polling: getBgpPeerStatus & co. are POST actions behind a poller.
-    return azure_client(site, timeout=timeout, polling_interval=lro_interval())
+    # Every request paced by the subscription's shared ARM budget (monitor.pace), through the
+    # SDK pipeline's own request/response hooks; BGP reads are started and collected by
+    # monitor.azure_half, never waited for.
+    hooks = pace.Hooks(site.subscription_id or "")
+    return azure_client(
+        site, timeout=timeout, polling_interval=lro_interval(), **hooks.kwargs()
+    )
 
 
 def _build_pfsense(site: Site) -> Any:
@@ -207,24 +218,38 @@ def pollable_sites() -> list[Site]:
     return list(monitored_sites().order_by("pk"))
 
 
+def current_plan(sites: int | None = None) -> pace.Plan:
+    """The interval and BGP cadence the ARM read budget holds for the monitored sites."""
+    count = monitored_sites().count() if sites is None else sites
+    return pace.plan(count, poll_interval(), azure_half.bgp_cadence())
+
+
 def poll_sites(
     sites: Iterable[Site],
     *,
     workers: int | None = None,
     timeout: float | None = None,
     clients: ClientCache | None = None,
+    plan: pace.Plan | None = None,
 ) -> list[Reading]:
-    """Read every site's two halves and its DNS name concurrently; never raises per site."""
+    """Read every site's two halves and its DNS name concurrently; never raises per site.
+
+    The Azure half is :func:`monitor.azure_half.read` (connection status now, BGP tables on the
+    plan's cadence, against the last stored Azure half)."""
     sites = list(sites)
     if not sites:
         return []
     clients = clients or CLIENTS
+    plan = plan or current_plan()
+    before = dict(
+        Snapshot.objects.filter(site_id__in=[s.pk for s in sites]).values_list("site_id", "azure")
+    )
     timeout = timeout or poll_timeout()
     pool = ThreadPoolExecutor(
         max_workers=max(1, min(workers or poll_workers(), 3 * len(sites))),
         thread_name_prefix="poll",
     )
-    budget = cycle_budget()
+    budget = max(cycle_budget(), plan.interval)
     jobs: list[tuple[Site, _Job, _Job, _Job | None]] = []
     try:
         for site in sites:
@@ -239,7 +264,10 @@ def poll_sites(
                 _read,
                 "Azure",
                 lambda s=site, i=intent: activeactive_status.annotate_azure(
-                    clients.client(s, "azure").read_status(i), i
+                    azure_half.read(
+                        clients.client(s, "azure"), s.pk, i, before.get(s.pk) or {}, plan.bgp_cadence
+                    ),
+                    i,
                 ),
             )
             fp = _Job(

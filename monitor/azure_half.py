@@ -1,0 +1,147 @@
+"""The Azure half of a site's poll at Azure's pace: the connection status every cycle (one GET),
+the BGP tables on a slower cadence, started in one cycle and collected in a later one.
+
+getBgpPeerStatus / getLearnedRoutes / getAdvertisedRoutes are long-running POSTs (202 +
+``Location`` + ``Retry-After``, tens of seconds on real Azure). They are started with the
+client's ``start_bgp_reads`` and their state (plain JSON) kept in the cache between cycles; a
+later cycle asks once (``collect_bgp_reads``) when Azure's ``Retry-After`` has passed. No worker
+thread waits for them. Until fresh tables arrive the reading carries the last known ones from
+the site's previous snapshot, with when they were read (``details["bgp_read_at"]``); a BGP read
+that fails or runs late is noted (``details["bgp_error"]``) and never costs the connection
+status, bytes or anything else read in the same cycle.
+
+BGP reads start when the site's cadence is due (:func:`monitor.pace.plan`) and at once when the
+connection status differs from the previous snapshot's.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from monitor import pace
+from s2svpn.clients.azure.models import CONNECTION_STATES
+from s2svpn.clients.errors import ClientError
+from s2svpn.intent import SiteIntent
+from s2svpn.status import EndStatus, TunnelState
+
+KEY = "s2svpn:monitor:bgp:{}"
+
+
+def bgp_cadence() -> float:
+    """Seconds between BGP table reads of a site (configured; the budget may slow it down)."""
+    return float(getattr(settings, "S2SVPN_BGP_CADENCE", 300))
+
+
+def bgp_deadline() -> float:
+    """A started BGP read not finished this long after it started is given up and restarted."""
+    return float(getattr(settings, "S2SVPN_BGP_DEADLINE", 300))
+
+
+def recheck() -> float:
+    """Wait before asking again when Azure's 202 carries no Retry-After."""
+    return float(getattr(settings, "S2SVPN_BGP_RECHECK", 10))
+
+
+def _failed(err: ClientError) -> EndStatus:
+    return EndStatus(error=err.message, details={"code": err.code, "permanent": err.permanent})
+
+
+def read(
+    client: Any, site_id: int, intent: SiteIntent, previous: dict[str, Any], cadence: float
+) -> EndStatus:
+    """One Azure reading; ``previous`` is the last stored Azure half (``{}`` if none)."""
+    try:
+        conn = client.get_connection(intent)
+    except ClientError as err:
+        return _failed(err)
+    if conn is None:
+        return EndStatus(
+            error=f"Connection {intent.connection_name} does not exist in Azure; provision the site first.",
+            details={"missing": "connection"},
+        )
+    details: dict[str, Any] = {
+        "connection_status": conn.status,
+        "provisioning_state": conn.provisioning_state,
+    }
+    if conn.tunnels:
+        details["tunnels"] = [list(t) for t in conn.tunnels]
+    status = EndStatus(
+        tunnel=CONNECTION_STATES.get(conn.status.lower(), TunnelState.UNKNOWN),
+        bytes_in=conn.ingress_bytes,
+        bytes_out=conn.egress_bytes,
+        details=details,
+    )
+    changed = (previous.get("details") or {}).get("connection_status") != conn.status
+    fresh = _bgp(client, site_id, intent, changed, cadence, details)
+    if fresh is not None:
+        status.bgp_peers, status.learned_routes, status.advertised_routes = fresh
+        details["bgp_read_at"] = datetime.now(UTC).isoformat()
+    else:
+        _carry(previous, status)
+    return status
+
+
+def _carry(previous: dict[str, Any], status: EndStatus) -> None:
+    """The last known BGP tables (and when they were read) into this reading."""
+    from monitor.serialize import end_from_dict
+
+    before = previous.get("details") or {}
+    if not before.get("bgp_read_at"):
+        return
+    old = end_from_dict(previous)
+    status.bgp_peers, status.learned_routes = old.bgp_peers, old.learned_routes
+    status.advertised_routes = old.advertised_routes
+    status.details["bgp_read_at"] = before["bgp_read_at"]
+
+
+def _bgp(
+    client: Any,
+    site_id: int,
+    intent: SiteIntent,
+    changed: bool,
+    cadence: float,
+    details: dict[str, Any],
+) -> tuple[list, list, list] | None:
+    """Fresh BGP tables if a read finished now; else ``None`` (started, pending, not due, failed)."""
+    key = KEY.format(site_id)
+    state = cache.get(key) or {}
+    now = time.time()
+    reads = state.get("reads")
+    if reads and now - state["started"] > bgp_deadline():
+        details["bgp_error"] = "Azure did not finish reading the BGP tables in time; asked again."
+        reads = None
+    if reads is None and (changed or now - state.get("started", 0) >= cadence):
+        try:
+            reads = client.start_bgp_reads(intent)
+        except ClientError as err:
+            details["bgp_error"] = f"starting the BGP reads failed: {err.message}"
+            cache.set(key, {"started": now}, timeout=None)
+            return None
+        state = {"reads": reads, "started": now, "next": now + pace.last_retry_after()}
+    if reads is None or now < state.get("next", 0):
+        if reads is not None:
+            details["bgp_pending_since"] = state["started"]
+        cache.set(key, {**state, "reads": reads}, timeout=None)
+        return None
+    try:
+        result = client.collect_bgp_reads(reads)
+    except ClientError as err:
+        details["bgp_error"] = f"reading the BGP tables failed: {err.message}"
+        cache.set(key, {"started": state["started"]}, timeout=None)
+        return None
+    if result is None:
+        wait = pace.last_retry_after() or recheck()
+        details["bgp_pending_since"] = state["started"]
+        cache.set(key, {**state, "reads": reads, "next": time.time() + wait}, timeout=None)
+        return None
+    cache.set(key, {"started": state["started"]}, timeout=None)
+    return result["peers"], result["learned"], result["advertised"]
+
+
+def forget(site_id: int) -> None:
+    cache.delete(KEY.format(site_id))

@@ -1,0 +1,175 @@
+"""The monitor at ARM's pace: a read budget shared by every poller of a subscription, fed back by
+ARM's own rate-limit headers, 429s counted, and the interval/BGP cadence the budget can hold.
+
+ARM refills a token bucket per subscription (reads 250 at 25/s; POST actions such as
+getBgpPeerStatus are writes, 200 at 10/s: Microsoft's "Request limits and throttling"). The
+monitor spends at most ``S2SVPN_ARM_READS_PER_S`` reads (default 20: headroom under 25 for the
+wizard and runs) and ``S2SVPN_ARM_WRITES_PER_S`` writes (default 5) per subscription, counted in
+the Django cache (Redis), so every shard on every machine draws on the same budget.
+
+The Azure client's SDK pipeline calls :meth:`Hooks.request` before each attempt (the SDK's
+``raw_request_hook``, so its own 429 retries are paced too) and :meth:`Hooks.response` after:
+``x-ms-ratelimit-remaining-subscription-global-reads`` below :data:`FLOOR` slows the next
+requests down until the bucket has refilled that far, and a 429 is counted (the SDK retries it
+after ``Retry-After`` / ``retry-after-ms``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+WINDOW = 0.25  # seconds per budget window (a quarter of the per-second budget in each)
+FLOOR = 50  # remaining reads below which the poller waits for the bucket to refill
+REMAINING = "x-ms-ratelimit-remaining-subscription-global-{}"
+COUNT_429 = "s2svpn:monitor:arm429"
+COUNT_READS = "s2svpn:monitor:armreads"
+BGP_READS_PER_SITE = 6  # three POSTs (writes) and at least three result GETs
+
+
+def reads_per_second() -> float:
+    return float(getattr(settings, "S2SVPN_ARM_READS_PER_S", 20.0))
+
+
+def writes_per_second() -> float:
+    return float(getattr(settings, "S2SVPN_ARM_WRITES_PER_S", 5.0))
+
+
+class Budget:
+    """``take(kind)`` blocks until one request of that kind fits the subscription's budget."""
+
+    def __init__(self, subscription: str) -> None:
+        self.subscription = subscription
+        self.hold_until = 0.0  # set from the remaining-reads header
+
+    def take(self, kind: str) -> None:
+        rate = reads_per_second() if kind == "reads" else writes_per_second()
+        per_window = max(1, math.floor(rate * WINDOW))
+        while True:
+            now = time.time()
+            if kind == "reads" and now < self.hold_until:
+                time.sleep(self.hold_until - now)
+                continue
+            window = int(now / WINDOW)
+            key = f"s2svpn:arm:{self.subscription}:{kind}:{window}"
+            cache.add(key, 0, timeout=10)
+            try:
+                used = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                continue
+            if used <= per_window:
+                if kind == "reads":
+                    _incr(COUNT_READS)
+                return
+            time.sleep(max(0.0, (window + 1) * WINDOW - time.time()))
+
+    def remaining(self, value: str | None) -> None:
+        """ARM's remaining reads: under the floor, hold reads until it has refilled past it."""
+        try:
+            left = int(value or "")
+        except ValueError:
+            return
+        if left < FLOOR:
+            self.hold_until = max(self.hold_until, time.time() + (FLOOR - left) / reads_per_second())
+
+
+def _incr(key: str, by: int = 1) -> None:
+    cache.add(key, 0, timeout=None)
+    try:
+        cache.incr(key, by)
+    except ValueError:
+        cache.set(key, by, timeout=None)
+
+
+_budgets: dict[str, Budget] = {}
+_budgets_lock = threading.Lock()
+_local = threading.local()
+
+
+def budget(subscription: str) -> Budget:
+    with _budgets_lock:
+        return _budgets.setdefault(subscription.lower(), Budget(subscription.lower()))
+
+
+def last_retry_after() -> float:
+    """The wait ARM asked for in the last answer this thread received (0 if none)."""
+    return getattr(_local, "retry_after", 0.0)
+
+
+def _retry_after(headers: Any) -> float:
+    try:
+        if headers.get("retry-after-ms"):
+            return float(headers["retry-after-ms"]) / 1000
+        return float(headers.get("Retry-After") or 0)
+    except ValueError:
+        return 0.0
+
+
+@dataclass
+class Hooks:
+    """The SDK pipeline hooks for one subscription's client (``raw_request_hook`` /
+    ``raw_response_hook`` keyword arguments of the SDK client)."""
+
+    subscription: str
+
+    def request(self, pipeline_request: Any) -> None:
+        method = pipeline_request.http_request.method.upper()
+        kind = "reads" if method in ("GET", "HEAD") else "writes"
+        budget(self.subscription).take(kind)
+
+    def response(self, pipeline_response: Any) -> None:
+        answer = pipeline_response.http_response
+        headers = answer.headers
+        _local.retry_after = _retry_after(headers)
+        budget(self.subscription).remaining(headers.get(REMAINING.format("reads")))
+        if answer.status_code == 429:
+            _incr(COUNT_429)
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"raw_request_hook": self.request, "raw_response_hook": self.response}
+
+
+def counters() -> dict[str, int]:
+    """429s and ARM reads this deployment has seen (all processes; since the cache was cleared)."""
+    return {"throttled": int(cache.get(COUNT_429) or 0), "reads": int(cache.get(COUNT_READS) or 0)}
+
+
+@dataclass
+class Plan:
+    """What the budget can hold for ``sites`` sites of one subscription."""
+
+    sites: int
+    interval: float  # seconds between connection-status reads of a site
+    bgp_cadence: float  # seconds between BGP table reads of a site
+    stretched: bool  # the interval had to grow beyond the configured one
+    configured: float
+
+    def note(self) -> str:
+        if not self.stretched:
+            return ""
+        return (
+            f"The ARM read budget ({reads_per_second():g} reads/s per subscription) cannot poll "
+            f"{self.sites} sites every {self.configured:g} s: polled every {self.interval:.0f} s "
+            f"instead, BGP tables every {self.bgp_cadence:.0f} s."
+        )
+
+
+def plan(sites: int, interval: float, bgp_cadence: float) -> Plan:
+    """Connection status every ``interval`` and BGP every ``bgp_cadence`` if the budget allows:
+    else BGP slows down first (to at most a fifth of the budget), then the interval stretches."""
+    rate = reads_per_second()
+    cheap = sites / interval if interval else 0.0
+    if cheap + sites * BGP_READS_PER_SITE / bgp_cadence <= rate:
+        return Plan(sites, interval, bgp_cadence, False, interval)
+    if cheap <= 0.8 * rate:
+        bgp = sites * BGP_READS_PER_SITE / (rate - cheap)
+        return Plan(sites, interval, max(bgp_cadence, bgp), False, interval)
+    stretched = sites / (0.8 * rate)
+    bgp = max(bgp_cadence, sites * BGP_READS_PER_SITE / (0.2 * rate))
+    return Plan(sites, stretched, bgp, True, interval)
