@@ -77,7 +77,7 @@ def read(
         details=details,
     )
     changed = (previous.get("details") or {}).get("connection_status") != conn.status
-    fresh = _bgp(client, site_id, intent, changed, cadence, details)
+    fresh = _bgp(client, site_id, intent, changed, cadence, details, first=not previous)
     if fresh is not None:
         status.bgp_peers, status.learned_routes, status.advertised_routes = fresh
         details["bgp_read_at"] = datetime.now(UTC).isoformat()
@@ -106,41 +106,57 @@ def _bgp(
     changed: bool,
     cadence: float,
     details: dict[str, Any],
+    *,
+    first: bool,
 ) -> tuple[list, list, list] | None:
-    """Fresh BGP tables if a read finished now; else ``None`` (started, pending, not due, failed)."""
+    """Fresh BGP tables if a read finished now; else ``None`` (started, pending, not due, failed).
+
+    The cache keeps ``{"started", "reads"?, "next"?, "error"?}`` per site; the last error stays
+    in the reading (``details["bgp_error"]``) until fresh tables arrive. A site's first poll
+    forgets whatever an earlier site with its id left in the cache."""
     key = KEY.format(site_id)
-    state = cache.get(key) or {}
-    now = time.time()
-    reads = state.get("reads")
-    if reads and now - state["started"] > bgp_deadline():
-        details["bgp_error"] = "Azure did not finish reading the BGP tables in time; asked again."
-        reads = None
-    if reads is None and (changed or now - state.get("started", 0) >= cadence):
-        try:
-            reads = client.start_bgp_reads(intent)
-        except ClientError as err:
-            details["bgp_error"] = f"starting the BGP reads failed: {err.message}"
-            cache.set(key, {"started": now}, timeout=None)
-            return None
-        state = {"reads": reads, "started": now, "next": now + pace.last_retry_after()}
-    if reads is None or now < state.get("next", 0):
-        if reads is not None:
-            details["bgp_pending_since"] = state["started"]
-        cache.set(key, {**state, "reads": reads}, timeout=None)
-        return None
-    try:
-        result = client.collect_bgp_reads(reads)
-    except ClientError as err:
-        details["bgp_error"] = f"reading the BGP tables failed: {err.message}"
-        cache.set(key, {"started": state["started"]}, timeout=None)
-        return None
+    state = {} if first else cache.get(key) or {}
+    result = _advance(client, intent, state, changed, cadence)
     if result is None:
-        wait = pace.last_retry_after() or recheck()
-        details["bgp_pending_since"] = state["started"]
-        cache.set(key, {**state, "reads": reads, "next": time.time() + wait}, timeout=None)
+        cache.set(key, state, timeout=None)
+        if state.get("reads"):
+            details["bgp_pending_since"] = state["started"]
+        if state.get("error"):
+            details["bgp_error"] = state["error"]
         return None
     cache.set(key, {"started": state["started"]}, timeout=None)
     return result["peers"], result["learned"], result["advertised"]
+
+
+def _advance(
+    client: Any, intent: SiteIntent, state: dict[str, Any], changed: bool, cadence: float
+) -> dict[str, Any] | None:
+    """One step of a site's BGP reads, ``state`` updated in place; the results when done."""
+    now = time.time()
+    if state.get("reads") and now - state["started"] > bgp_deadline():
+        state["error"] = "Azure did not finish reading the BGP tables in time; asked again."
+        state.pop("reads")
+    if not state.get("reads"):
+        if not (changed or now - state.get("started", 0) >= cadence):
+            return None
+        state["started"] = now
+        try:
+            state["reads"] = client.start_bgp_reads(intent)
+        except ClientError as err:
+            state["error"] = f"starting the BGP reads failed: {err.message}"
+            return None
+        state["next"] = now + pace.last_retry_after()
+    if now < state.get("next", 0):
+        return None
+    try:
+        result = client.collect_bgp_reads(state["reads"])
+    except ClientError as err:
+        state["error"] = f"reading the BGP tables failed: {err.message}"
+        state.pop("reads")
+        return None
+    if result is None:
+        state["next"] = time.time() + (pace.last_retry_after() or recheck())
+    return result
 
 
 def forget(site_id: int) -> None:

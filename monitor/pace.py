@@ -76,7 +76,9 @@ class Budget:
         except ValueError:
             return
         if left < FLOOR:
-            self.hold_until = max(self.hold_until, time.time() + (FLOOR - left) / reads_per_second())
+            self.hold_until = max(
+                self.hold_until, time.time() + (FLOOR - left) / reads_per_second()
+            )
 
 
 def _incr(key: str, by: int = 1) -> None:

@@ -154,9 +154,7 @@ def _build_azure(site: Site) -> Any:
     # SDK pipeline's own request/response hooks; BGP reads are started and collected by
     # monitor.azure_half, never waited for.
     hooks = pace.Hooks(site.subscription_id or "")
-    return azure_client(
-        site, timeout=timeout, polling_interval=lro_interval(), **hooks.kwargs()
-    )
+    return azure_client(site, timeout=timeout, polling_interval=lro_interval(), **hooks.kwargs())
 
 
 def _build_pfsense(site: Site) -> Any:
@@ -265,7 +263,11 @@ def poll_sites(
                 "Azure",
                 lambda s=site, i=intent: activeactive_status.annotate_azure(
                     azure_half.read(
-                        clients.client(s, "azure"), s.pk, i, before.get(s.pk) or {}, plan.bgp_cadence
+                        clients.client(s, "azure"),
+                        s.pk,
+                        i,
+                        before.get(s.pk) or {},
+                        plan.bgp_cadence,
                     ),
                     i,
                 ),

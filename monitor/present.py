@@ -84,6 +84,8 @@ class Half:
     advertised: list[str]
     # Active-active: one row per gateway instance (s2svpn.activeactive_status), else empty.
     instances: list[dict[str, Any]] = field(default_factory=list)
+    # When Azure's BGP tables shown were read (ISO time; they are read on a slower cadence).
+    bgp_read_at: str = ""
 
 
 def half(name: str, end: EndStatus, peer: BgpPeer | None, policy_text: str) -> Half:
@@ -122,6 +124,7 @@ def half(name: str, end: EndStatus, peer: BgpPeer | None, policy_text: str) -> H
         peer=f"{peer.neighbor} (AS {peer.asn})" if peer else "",
         received=str(peer.prefixes_received) if peer else "—",
         sent=str(peer.prefixes_sent) if peer and peer.prefixes_sent is not None else "—",
+        bgp_read_at=str(end.details.get("bgp_read_at") or ""),
         learned=learned_prefixes(end),
         advertised=advertised_prefixes(end),
         instances=[

@@ -12,7 +12,12 @@ from s2svpn.celery import app  # bind to the configured app even where nothing i
 
 @app.task(ignore_result=True)
 def poll_all() -> int:
-    return jobs.poll_all()
+    return jobs.poll_all(dispatch=lambda ids, cycle: poll_shard.delay(ids, cycle))
+
+
+@app.task(ignore_result=True)
+def poll_shard(site_ids: list[int], cycle: str) -> int:
+    return jobs.poll_shard(site_ids, cycle)
 
 
 @app.task(ignore_result=True)
