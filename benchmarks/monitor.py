@@ -68,7 +68,28 @@ def handle(*args, **kwargs):
 boxes.pfsense.handle = handle
 info = boxes.connection_info()
 print(json.dumps(info), flush=True)
-sys.stdin.read()  # until the parent closes it
+# --real: commands on stdin until the parent closes it
+seen = []  # (monotonic, method, status) of every ARM answer once Azure's pace is on
+take = boxes.arm.throttle.take  # every ARM request passes the throttle once
+def recording(subscription, method):
+    headers, empty = take(subscription, method)
+    seen.append((time.monotonic(), method, empty))
+    return headers, empty
+for line in sys.stdin:
+    word, _, arg = line.strip().partition(" ")
+    if word == "real":  # Azure's pace: real profile's BGP timing and throttling, time-scaled
+        boxes.arm.timing.bgp_read_seconds, boxes.arm.timing.bgp_retry_after = 30.0, 10.0
+        boxes.arm.timing.time_scale = float(arg)
+        boxes.arm.faults.slow_seconds = latency * float(arg)
+        boxes.arm.throttle.enabled = True
+        boxes.arm.throttle.take = recording
+    elif word == "down":  # the home end's address moves: the tunnel goes down
+        for name in list(boxes.world.dns):
+            boxes.world.dns[name] = "198.51.100.77"
+    elif word == "stats":
+        print(json.dumps({"throttled": boxes.arm.throttle.throttled,
+                          "now": time.monotonic(),
+                          "reads": [t for t, m, _s in seen if m == "GET"]}), flush=True)
 boxes.stop()
 """
 
@@ -99,7 +120,19 @@ def main() -> None:
         action="store_true",
         help="forget the ARM sandbox's finished POST operations (they pile up in its state file)",
     )
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="Azure's pace: the real profile's BGP timing and ARM throttling, time-scaled, "
+        "cycles in shards on Celery workers",
+    )
+    parser.add_argument("--time-scale", type=float, default=0.5, help="with --real")
+    parser.add_argument("--processes", type=int, default=1, help="with --real: worker processes")
+    parser.add_argument("--cycles", type=int, default=6, help="with --real")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/3", help="with --real")
     args = parser.parse_args()
+    if args.real:
+        real_environment(args)
 
     scratch = Path(tempfile.mkdtemp(prefix="s2svpn-bench-monitor-"))
     os.environ["S2SVPN_VAR_DIR"] = str(scratch / "var")
@@ -124,10 +157,85 @@ def main() -> None:
     try:
         info = json.loads(child.stdout.readline())
         info["child_pid"] = child.pid
-        run(args, info)
+        if args.real:
+            from benchmarks.monitor_real import run_real
+
+            run_real(args, info, child)
+        else:
+            run(args, info)
     finally:
         child.stdin.close()
         child.wait(timeout=30)
+
+
+def setup_sites(args: argparse.Namespace, info: dict) -> float:
+    """One site provisioned for real through the run engine, N-1 more on the same resources;
+    returns the provisioning's seconds."""
+    from django.db import transaction
+
+    from s2svpn.intent import CANONICAL
+    from s2svpn.psk import generate_psk
+    from tests.monitor.sandbox_world import drive
+    from wizard import runs
+    from wizard.models import AzureAuth, RunKind, RunStatus, Site, SiteStatus
+
+    common = dict(
+        sandbox=True,
+        azure_auth=AzureAuth.SANDBOX,
+        subscription_id=info["subscription_id"],
+        resource_group=info["resource_group"],
+        location=info["location"],
+        vnet_name=info["vnet_name"],
+        arm_base_url=info["arm_base_url"],
+        arm_ca_bundle=Path(info["ca_file"]).read_text(),
+        pfsense_url=info["pfsense_url"],
+        pfsense_api_key=info["pfsense_api_key"],
+        pfsense_ca_bundle=Path(info["pfsense_ca_file"]).read_text(),
+        dns_servers=info["dns_server"],  # the sandbox's own nameserver, as "Use the sandbox" sets
+        psk=generate_psk(),
+        intent={
+            **CANONICAL.to_dict(),
+            "slug": "home",
+            # the durations the sandbox declares, as "Use the sandbox" keeps them (run ETAs)
+            "_wizard": {
+                "expected": {
+                    "gateway": info["timing"]["gateway_seconds"],
+                    "other": info["timing"]["other_seconds"],
+                }
+            },
+        },
+    )
+    first = Site.objects.create(name="Bench 0000", slug="bench-0000", **common)
+    started = time.perf_counter()
+    with transaction.atomic():
+        run = runs.start_run(first, RunKind.PROVISION)
+    outcome = drive(run, limit=900)  # minutes on a loaded machine
+    provision_s = time.perf_counter() - started
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.error
+    Site.objects.bulk_create(
+        [
+            Site(name=f"Bench {i:04d}", slug=f"bench-{i:04d}", status=SiteStatus.ACTIVE, **common)
+            for i in range(1, args.sites)
+        ],
+        batch_size=500,
+    )
+    return provision_s
+
+
+def real_environment(args: argparse.Namespace) -> None:
+    """Settings for --real: every duration of the monitor scaled like the sandbox's clock."""
+    scale = args.time_scale
+    os.environ.update(
+        REDIS_URL=args.redis,
+        S2SVPN_POLL_INTERVAL=str(round(60 * scale)),
+        S2SVPN_ARM_READS_PER_S=str(20 / scale),
+        S2SVPN_ARM_WRITES_PER_S=str(5 / scale),
+        S2SVPN_BGP_CADENCE=str(300 * scale),
+        S2SVPN_BGP_DEADLINE=str(300 * scale),
+        S2SVPN_BGP_RECHECK=str(10 * scale),
+        S2SVPN_POLL_TIMEOUT="30",
+        S2SVPN_POLL_SHARD=str(max(1, args.sites // 8)),
+    )
 
 
 def run(args: argparse.Namespace, info: dict) -> None:
@@ -159,49 +267,8 @@ def run(args: argparse.Namespace, info: dict) -> None:
     empty_ms = median_ms(status_page, args.renders)
 
     from monitor import poller
-    from s2svpn.intent import CANONICAL
-    from s2svpn.psk import generate_psk
-    from tests.monitor.sandbox_world import run_to_end
-    from wizard.models import AzureAuth, RunStatus, Site, SiteStatus
 
-    common = dict(
-        sandbox=True,
-        azure_auth=AzureAuth.SANDBOX,
-        subscription_id=info["subscription_id"],
-        resource_group=info["resource_group"],
-        location=info["location"],
-        vnet_name=info["vnet_name"],
-        arm_base_url=info["arm_base_url"],
-        arm_ca_bundle=Path(info["ca_file"]).read_text(),
-        pfsense_url=info["pfsense_url"],
-        pfsense_api_key=info["pfsense_api_key"],
-        pfsense_ca_bundle=Path(info["pfsense_ca_file"]).read_text(),
-        dns_servers=info["dns_server"],  # the sandbox's own nameserver, as "Use the sandbox" sets
-        psk=generate_psk(),
-        intent={
-            **CANONICAL.to_dict(),
-            "slug": "home",
-            # the durations the sandbox declares, as "Use the sandbox" keeps them (run ETAs)
-            "_wizard": {
-                "expected": {
-                    "gateway": info["timing"]["gateway_seconds"],
-                    "other": info["timing"]["other_seconds"],
-                }
-            },
-        },
-    )
-    first = Site.objects.create(name="Bench 0000", slug="bench-0000", **common)
-    started = time.perf_counter()
-    outcome = run_to_end(first)
-    provision_s = time.perf_counter() - started
-    assert outcome.status == RunStatus.SUCCEEDED, outcome.error
-    Site.objects.bulk_create(
-        [
-            Site(name=f"Bench {i:04d}", slug=f"bench-{i:04d}", status=SiteStatus.ACTIVE, **common)
-            for i in range(1, args.sites)
-        ],
-        batch_size=500,
-    )
+    provision_s = setup_sites(args, info)
     cycles, cpu, child_cpu = [], [], []
     for _ in range(2):
         before, child_before = time.process_time(), _cpu_seconds(info["child_pid"])

@@ -288,6 +288,17 @@ S2SVPN_POLL_TIMEOUT = env_float("S2SVPN_POLL_TIMEOUT", 0.0) or None
 S2SVPN_POLL_WORKERS = env_int("S2SVPN_POLL_WORKERS", 128)
 S2SVPN_POLL_CYCLE_BUDGET = env_float("S2SVPN_POLL_CYCLE_BUDGET", 0.0) or None
 S2SVPN_POLL_LRO_INTERVAL = env_float("S2SVPN_POLL_LRO_INTERVAL", 0.25)
+# Azure's pace (monitor.pace, monitor.azure_half): ARM requests per second the monitor may spend
+# per subscription (shared by every shard through the cache; ARM refills reads at 25/s, POST
+# actions count as writes at 10/s), seconds between BGP table reads of a site (the budget may
+# slow it down), when a started BGP read is given up, the re-check wait when a 202 has no
+# Retry-After, and sites per shard task of a cycle.
+S2SVPN_ARM_READS_PER_S = env_float("S2SVPN_ARM_READS_PER_S", 20.0)
+S2SVPN_ARM_WRITES_PER_S = env_float("S2SVPN_ARM_WRITES_PER_S", 5.0)
+S2SVPN_BGP_CADENCE = env_float("S2SVPN_BGP_CADENCE", 300.0)
+S2SVPN_BGP_DEADLINE = env_float("S2SVPN_BGP_DEADLINE", 300.0)
+S2SVPN_BGP_RECHECK = env_float("S2SVPN_BGP_RECHECK", 10.0)
+S2SVPN_POLL_SHARD = env_int("S2SVPN_POLL_SHARD", 250)
 # Flapping: this many transitions within this many minutes send one "flapping" alert.
 S2SVPN_FLAP_COUNT = env_int("S2SVPN_FLAP_COUNT", 6)
 S2SVPN_FLAP_MINUTES = env_float("S2SVPN_FLAP_MINUTES", 30.0)

@@ -1,0 +1,201 @@
+"""``benchmarks/monitor.py --real``: the monitor at Azure's pace, time-scaled.
+
+The ARM sandbox runs the real profile's BGP reads (202 + Retry-After 10 s, done after 30 s) and
+ARM's throttling (reads 250 / 25 per s per subscription), both compressed by ``--time-scale``;
+the monitor's settings are scaled the same way (interval 60 s, BGP cadence 300 s, read budget
+20/s: see ``real_environment``). Cycles run as Celery shard tasks (``monitor.tasks.poll_shard``)
+on a real worker with ``--processes`` pool processes and the Redis at ``--redis``. Every figure
+is printed in Azure's time (real seconds divided by the scale), CPU in real milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (the Celery pool)."""
+    from benchmarks.monitor import _cpu_seconds
+
+    total = 0.0
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            total += _cpu_seconds(p)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def _stats(child) -> dict:
+    child.stdin.write("stats\n")
+    child.stdin.flush()
+    return json.loads(child.stdout.readline())
+
+
+def run_real(args, info: dict, child) -> None:
+    import django
+
+    from s2svpn.vardir import prepare
+
+    prepare()
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.test import Client
+
+    from benchmarks.monitor import median_ms, setup_sites
+
+    scale = args.time_scale
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    call_command("migrate", verbosity=0)
+    cache.clear()  # the benchmark's own Redis DB: counters, budget windows, BGP state
+    user = get_user_model().objects.create_superuser("bench", "bench@example.net", "bench-pass")
+    browser = Client()
+    browser.force_login(user)
+
+    def status_page() -> None:
+        assert browser.get("/status/").status_code == 200
+
+    status_page()
+    empty_ms = median_ms(status_page, args.renders)
+    provision_s = setup_sites(args, info)
+
+    from monitor import jobs, pace, poller, tasks
+    from monitor.models import Snapshot
+
+    child.stdin.write(f"real {scale}\n")
+    child.stdin.flush()
+    from benchmarks._harness import Worker
+
+    worker = Worker({"S2SVPN_VAR_DIR": os.environ["S2SVPN_VAR_DIR"]}, args.processes)
+    try:
+        _cycles(args, info, child, worker.procs[0], scale, jobs, pace, poller, tasks, Snapshot)
+    finally:
+        worker.stop()
+    status_page()
+    full_ms = median_ms(status_page, args.renders)
+    print(f"provisioning the first site: {provision_s:.1f} s")
+    print(
+        f"status page: empty {empty_ms:.1f} ms, {args.sites} sites {full_ms:.1f} ms, ratio "
+        f"{full_ms / empty_ms:.2f}x  target <= 5x"
+    )
+
+
+def _wait_cycle(jobs, cache_get, deadline: float) -> None:
+    while cache_get(jobs.LOCK) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _down_sites(Snapshot) -> int:
+    return sum(
+        1
+        for states in Snapshot.objects.values_list("states", flat=True)
+        if "down" in (states.get("tunnel_azure"), states.get("tunnel_pfsense"))
+    )
+
+
+def _cycles(args, info, child, worker, scale, jobs, pace, poller, tasks, Snapshot) -> None:
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    plan = poller.current_plan()
+    interval = plan.interval
+    walls, cpus = [], []
+    down_at = detected = None
+    steady_from = steady_to = None
+    throttled_from = 0
+    for k in range(args.cycles):
+        started = time.monotonic()
+        if k == 2:
+            steady_from, throttled_from = started, _stats(child)["throttled"]
+        cpu0 = _tree_cpu(worker.pid)
+        sent = jobs.poll_all(dispatch=lambda ids, cycle: tasks.poll_shard.delay(ids, cycle))
+        _wait_cycle(jobs, cache.get, started + 10 * interval)
+        walls.append(time.monotonic() - started)
+        cpus.append(_tree_cpu(worker.pid) - cpu0)
+        if k == args.cycles - 2 and down_at is None:
+            steady_to = time.monotonic()
+            stats = _stats(child)
+            child.stdin.write("down\n")
+            child.stdin.flush()
+            down_at = time.monotonic()
+        while time.monotonic() < started + interval:
+            if down_at and detected is None and _down_sites(Snapshot) >= args.sites:
+                detected = time.monotonic()
+            time.sleep(0.2)
+        print(
+            f"cycle {k + 1}: {sent} sites sent, wall {walls[-1] / scale:.1f} s "
+            f"({walls[-1]:.1f} s real), CPU {cpus[-1]:.1f} s",
+            flush=True,
+        )
+    while down_at and detected is None and time.monotonic() < down_at + 3 * interval:
+        if _down_sites(Snapshot) >= args.sites:
+            detected = time.monotonic()
+        time.sleep(0.2)
+    reads = [t for t in stats["reads"] if steady_from <= t <= steady_to]
+    span = max(1e-9, steady_to - steady_from)
+    window = 10 * scale  # 10 Azure seconds
+    peak = 0.0
+    for t in reads:
+        peak = max(peak, sum(1 for u in reads if t <= u < t + window) / 10)
+    now = timezone.now()
+    polled = list(Snapshot.objects.values_list("polled_at", "azure"))
+    oldest = max((now - at).total_seconds() for at, _a in polled) / scale
+    from datetime import datetime
+
+    stale = 0
+    for _at, azure in polled:
+        read_at = (azure.get("details") or {}).get("bgp_read_at")
+        age = (now - datetime.fromisoformat(read_at)).total_seconds() if read_at else 1e9
+        stale += age > 2 * plan.bgp_cadence
+    steady = walls[2:-1] or walls
+    steady_cpu = cpus[2:-1] or cpus
+    print(
+        f"--- real pace, time scale {scale} (figures in Azure seconds), "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"sites: {args.sites}; worker processes: {args.processes}; "
+        f"interval {interval / scale:.0f} s, BGP cadence {plan.bgp_cadence / scale:.0f} s"
+        f"{' (stretched: ' + plan.note() + ')' if plan.stretched else ''}"
+    )
+    print(
+        f"cycle wall time (steady): {min(steady) / scale:.1f}-{max(steady) / scale:.1f} s "
+        f"(real {min(steady):.1f}-{max(steady):.1f} s)"
+    )
+    print(
+        f"CPU per site-poll: {1000 * sum(steady_cpu) / (len(steady_cpu) * args.sites):.1f} ms "
+        "(worker processes, steady cycles)"
+    )
+    print(
+        f"ARM reads/s: sustained {len(reads) / span * scale:.1f}, peak (10 s) {peak * scale:.1f}"
+        "  target sustained <= 20"
+    )
+    print(
+        f"429s in steady state: {stats['throttled'] - throttled_from} "
+        f"(all run: {_stats(child)['throttled']}; the monitor counted {pace.counters()['throttled']})"
+    )
+    print(
+        f"oldest connection status at the end: {oldest:.0f} s  target < {2 * interval / scale:.0f} s"
+    )
+    print(
+        f"sites whose Azure BGP data is older than two BGP cadences: {100 * stale / len(polled):.1f} %"
+    )
+    if detected:
+        print(
+            f"tunnel down detected on all sites {(detected - down_at) / scale:.1f} s after it "
+            f"went down  target <= {interval / scale + 15:.0f} s"
+        )
+    else:
+        print("tunnel down: not detected on every site within three intervals")
