@@ -179,7 +179,7 @@ def _cycles(args, info, child, worker, scale, jobs, pace, poller, tasks, Snapsho
         "(worker processes, steady cycles)"
     )
     print(
-        f"ARM reads/s: sustained {len(reads) / span * scale:.1f}, peak (10 s) {peak * scale:.1f}"
+        f"ARM reads/s: sustained {len(reads) / span * scale:.1f}, peak (10 s) {peak:.1f}"
         "  target sustained <= 20"
     )
     print(
