@@ -16,7 +16,7 @@ class CurrentUserMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = current_user.set(getattr(request, "user", None))
+        token = current_user.set(request.user)  # AuthenticationMiddleware runs first
         try:
             return self.get_response(request)
         finally:

@@ -32,7 +32,7 @@ FILTERS = ("down", "degraded", "unknown", "healthy", "nodata")
 
 
 def _page_size() -> int:
-    return int(getattr(settings, "S2SVPN_STATUS_PAGE_SIZE", 12))
+    return settings.S2SVPN_STATUS_PAGE_SIZE
 
 
 def monitored_sites():
@@ -100,9 +100,9 @@ def status_page(request: HttpRequest) -> HttpResponse:
                 ("nodata", "Not polled yet"),
             )
         ],
-        "interval": getattr(settings, "S2SVPN_POLL_INTERVAL", 60),
+        "interval": settings.S2SVPN_POLL_INTERVAL,
     }
-    template = "monitor/_board.html" if getattr(request, "htmx", False) else "monitor/status.html"
+    template = "monitor/_board.html" if request.htmx else "monitor/status.html"
     return render(request, template, context)
 
 
@@ -121,7 +121,7 @@ def site_page(request: HttpRequest, slug: str) -> HttpResponse:
         "week_timeline": present.week_timeline(site, card, now),
         "now": now,
     }
-    template = "monitor/_site.html" if getattr(request, "htmx", False) else "monitor/site.html"
+    template = "monitor/_site.html" if request.htmx else "monitor/site.html"
     return render(request, template, context)
 
 
