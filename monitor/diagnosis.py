@@ -291,10 +291,23 @@ def diagnose(
         for name, end in (("Azure connection", azure), ("pfSense phase 1", pfsense))
         if end.details.get("psk_matches_site") is False
     ]
-    if tunnel_down and (wrong_key or _AUTH_FAILED.search(_text(pfsense) + "\n" + _text(azure))):
+    # pfSense's key cannot be read back (the REST API hides it): when Azure holds the site's key
+    # and pfSense's IKE SA never gets past CONNECTING, the key on pfSense is the likely culprit.
+    stuck = (
+        azure.details.get("psk_matches_site") is True
+        and not pfsense.error
+        and not _ike_established(pfsense)
+        and any(sa.state.upper() == "CONNECTING" for sa in pfsense.sas)
+    )
+    if tunnel_down and (
+        wrong_key or stuck or _AUTH_FAILED.search(_text(pfsense) + "\n" + _text(azure))
+    ):
         where = (
             f"The pre-shared key on the {' and the '.join(wrong_key)} is not the site's key"
             if wrong_key
+            else "Azure holds the site's pre-shared key, but pfSense's IKE SA stays CONNECTING: "
+            "likely the key on pfSense's phase 1 was changed on the firewall"
+            if stuck
             else "IKE fails at authentication (AUTHENTICATION_FAILED)"
         )
         findings.append(

@@ -329,9 +329,14 @@ def _pf_phase1(ctx: StepContext) -> Done:
     state, client, desired = _pf_begin(ctx)
 
     second = _second(ctx)
+    # A re-push always writes the key: pfSense never shows it, so a key changed on the firewall
+    # cannot be seen, only overwritten. A provision sends it when it differs from the last one.
+    resend = ctx.step.run.kind == RunKind.PUSH or None
 
     def work():
-        action = pfsense_push.write_phase1(client, desired, state)
+        action = pfsense_push.write_phase1(client, desired, state, update_psk=resend)
+        if resend:
+            action = f"{action} (pre-shared key re-sent)"
         if second is not None:
             other = pfsense_tunnels.write_phase1(client, second, state, str(ctx.site.psk))
             action = f"{action}; phase 1 to {second.azure_public_ip} {other}"

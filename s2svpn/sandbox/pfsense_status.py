@@ -189,6 +189,9 @@ class Status(PfSenseStore):
         out = []
         for key, end in self._ends().items():
             view = views.get(key)
+            if view is not None and _stuck_authenticating(view, end):
+                out.append(_connecting_sa(len(out), end))
+                continue
             if view is None or not view.ike_up or end.phase1_disabled:
                 continue
             enc, keylen, hash_name, dh = (
@@ -393,3 +396,30 @@ class Status(PfSenseStore):
                 }
             ), 0
         return f"% Unknown command: {query}", 1
+
+
+def _stuck_authenticating(view: Any, end: Any) -> bool:
+    """pfSense initiates, but IKE_AUTH fails (the keys differ): strongSwan keeps retrying, and
+    between tries ``swanctl --list-sas`` shows the IKE SA as CONNECTING without child SAs
+    (strongSwan's ike_sa_state_t: CREATED, CONNECTING, ESTABLISHED, ...)."""
+    return (
+        not view.ike_up
+        and not end.phase1_disabled
+        and end.start_action in ("start", "")
+        and str(view.reason).startswith("authentication failed")
+    )
+
+
+def _connecting_sa(index: int, end: Any) -> dict[str, Any]:
+    return {
+        "id": index,
+        "con_id": f"con{end.ikeid}",
+        "uniqueid": 2 * index + 1,
+        "version": 2,
+        "state": "CONNECTING",
+        "local_host": end.wan_public_ip,
+        "local_port": "4500",
+        "remote_host": end.remote_gateway,
+        "remote_port": "4500",
+        "child_sas": [],
+    }
