@@ -159,13 +159,16 @@ def test_preflight_blocks_a_site_whose_bgp_address_is_on_no_interface(client, in
     assert "10.99.0.1" in result.problems[0]
 
 
-def test_a_configured_tunnel_missing_from_the_sas_is_down(client, world, intent):
+def test_a_tunnel_failing_authentication_reads_as_connecting_without_a_child_sa(
+    client, world, intent
+):
     world.set_azure("conn-home", canonical_azure(psk="a-different-key-entirely-0000"))
     run_push(client, intent)
 
     status = client.read_status(intent)
 
-    assert status.tunnel == TunnelState.DOWN and status.sas == []
+    assert status.tunnel == TunnelState.CONNECTING  # strongSwan retries IKE_AUTH: never up
+    assert [(sa.state, sa.children) for sa in status.sas] == [("CONNECTING", ())]
     assert status.error == ""
 
 
