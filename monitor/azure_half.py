@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from monitor import pace
+from s2svpn.clients.azure.bgp import READS
 from s2svpn.clients.azure.models import CONNECTION_STATES
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import SiteIntent
@@ -52,7 +53,12 @@ def _failed(err: ClientError) -> EndStatus:
 
 
 def read(
-    client: Any, site_id: int, intent: SiteIntent, previous: dict[str, Any], cadence: float
+    client: Any,
+    site_id: int,
+    intent: SiteIntent,
+    previous: dict[str, Any],
+    cadence: float,
+    subscription: str = "",
 ) -> EndStatus:
     """One Azure reading; ``previous`` is the last stored Azure half (``{}`` if none)."""
     try:
@@ -77,7 +83,10 @@ def read(
         details=details,
     )
     changed = (previous.get("details") or {}).get("connection_status") != conn.status
-    fresh = _bgp(client, site_id, intent, changed, cadence, details, first=not previous)
+    fresh = _bgp(
+        client, site_id, intent, changed, cadence, details,
+        first=not previous, subscription=subscription.lower(),
+    )  # fmt: skip
     if fresh is not None:
         status.bgp_peers, status.learned_routes, status.advertised_routes = fresh
         details["bgp_read_at"] = datetime.now(UTC).isoformat()
@@ -108,6 +117,7 @@ def _bgp(
     details: dict[str, Any],
     *,
     first: bool,
+    subscription: str,
 ) -> tuple[list, list, list] | None:
     """Fresh BGP tables if a read finished now; else ``None`` (started, pending, not due, failed).
 
@@ -116,7 +126,7 @@ def _bgp(
     forgets whatever an earlier site with its id left in the cache."""
     key = KEY.format(site_id)
     state = {} if first else cache.get(key) or {}
-    result = _advance(client, intent, state, changed, cadence)
+    result = _advance(client, intent, state, changed, cadence, subscription)
     if result is None:
         cache.set(key, state, timeout=None)
         if state.get("reads"):
@@ -129,7 +139,12 @@ def _bgp(
 
 
 def _advance(
-    client: Any, intent: SiteIntent, state: dict[str, Any], changed: bool, cadence: float
+    client: Any,
+    intent: SiteIntent,
+    state: dict[str, Any],
+    changed: bool,
+    cadence: float,
+    subscription: str,
 ) -> dict[str, Any] | None:
     """One step of a site's BGP reads, ``state`` updated in place; the results when done."""
     now = time.time()
@@ -139,6 +154,8 @@ def _advance(
     if not state.get("reads"):
         if not (changed or now - state.get("started", 0) >= cadence):
             return None
+        if not pace.budget(subscription).try_take("writes", len(READS)):
+            return None  # the write budget is spent: a later cycle starts them
         state["started"] = now
         try:
             state["reads"] = client.start_bgp_reads(intent)

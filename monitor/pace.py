@@ -69,6 +69,22 @@ class Budget:
                 return
             time.sleep(max(0.0, (window + 1) * WINDOW - time.time()))
 
+    def try_take(self, kind: str, n: int) -> bool:
+        """``n`` requests now if this window still has them (never waits): for work that can
+        wait for a later cycle, such as starting a site's BGP reads."""
+        rate = reads_per_second() if kind == "reads" else writes_per_second()
+        window = max(WINDOW, n / rate)  # a window that holds n at this rate
+        per_window = max(n, math.floor(rate * window))
+        key = f"s2svpn:arm:{self.subscription}:{kind}:{window:g}:{int(time.time() / window)}"
+        cache.add(key, 0, timeout=10)
+        try:
+            if cache.incr(key, n) <= per_window:
+                return True
+            cache.decr(key, n)
+        except ValueError:
+            pass
+        return False
+
     def remaining(self, value: str | None) -> None:
         """ARM's remaining reads: under the floor, hold reads until it has refilled past it."""
         try:
@@ -121,9 +137,10 @@ class Hooks:
     subscription: str
 
     def request(self, pipeline_request: Any) -> None:
-        method = pipeline_request.http_request.method.upper()
-        kind = "reads" if method in ("GET", "HEAD") else "writes"
-        budget(self.subscription).take(kind)
+        """Reads wait for the budget; writes (the BGP reads' POSTs) were reserved by
+        ``monitor.azure_half`` with :meth:`Budget.try_take` before they were sent."""
+        if pipeline_request.http_request.method.upper() in ("GET", "HEAD"):
+            budget(self.subscription).take("reads")
 
     def response(self, pipeline_response: Any) -> None:
         answer = pipeline_response.http_response
