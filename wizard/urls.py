@@ -19,6 +19,16 @@ urlpatterns = [
     path("sites/<slug:slug>/runs/<int:run_id>/retry/", runs.run_retry, name="run_retry"),
     path("sites/<slug:slug>/runs/<int:run_id>/resume/", runs.run_resume, name="run_resume"),
     path("sites/<slug:slug>/runs/<int:run_id>/cancel/", runs.run_cancel, name="run_cancel"),
-    path("sites/<slug:slug>/manual/pfsense-gui.md", pages.manual_gui, name="manual_gui"),
-    path("sites/<slug:slug>/manual/config.xml", pages.manual_xml, name="manual_xml"),
+    path(
+        "sites/<slug:slug>/manual/pfsense-gui.md",
+        pages.manual_export,
+        {"kind": "gui"},
+        name="manual_gui",
+    ),
+    path(
+        "sites/<slug:slug>/manual/config.xml",
+        pages.manual_export,
+        {"kind": "xml"},
+        name="manual_xml",
+    ),
 ]

@@ -52,25 +52,19 @@ def _manual_values(site: Site) -> dict[str, str]:
     return {"azure_public_ip": str(public_ip), "azure_bgp_ip": str(bgp_ip)}
 
 
-def _download(site: Site, text: str, content_type: str, filename: str) -> HttpResponse:
+# kind -> (renderer, content type, file name suffix)
+MANUALS = {
+    "gui": (manual.gui_instructions, "text/markdown", "pfsense-gui.md"),
+    "xml": (manual.config_xml_fragment, "application/xml", "config.xml"),
+}
+
+
+@requires(OPERATE)
+def manual_export(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """The pfSense GUI steps or the config.xml fragment, for a firewall configured by hand."""
+    site = get_object_or_404(Site, slug=slug)
+    render_text, content_type, filename = MANUALS[kind]
+    text = render_text(site.get_intent(), psk_placeholder=PSK_PLACEHOLDER, **_manual_values(site))
     response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="s2svpn-{site.slug}-{filename}"'
     return response
-
-
-@requires(OPERATE)
-def manual_gui(request: HttpRequest, slug: str) -> HttpResponse:
-    site = get_object_or_404(Site, slug=slug)
-    text = manual.gui_instructions(
-        site.get_intent(), psk_placeholder=PSK_PLACEHOLDER, **_manual_values(site)
-    )
-    return _download(site, text, "text/markdown", "pfsense-gui.md")
-
-
-@requires(OPERATE)
-def manual_xml(request: HttpRequest, slug: str) -> HttpResponse:
-    site = get_object_or_404(Site, slug=slug)
-    text = manual.config_xml_fragment(
-        site.get_intent(), psk_placeholder=PSK_PLACEHOLDER, **_manual_values(site)
-    )
-    return _download(site, text, "application/xml", "config.xml")
