@@ -115,21 +115,26 @@ def tunnel_intent(intent: SiteIntent, index: int) -> SiteIntent:
     return replace(intent, instance=index, vti_descr=f"{intent.vti_descr[:21]}{index + 1}")
 
 
+def vti_names(intent: SiteIntent) -> tuple[str, ...]:
+    """The VTI interface name of every tunnel of the site."""
+    return tuple(tunnel_intent(intent, i).vti_descr for i in range(instance_count(intent)))
+
+
 def apipa_azure_ips(intent: SiteIntent) -> tuple[str, ...]:
-    """Azure's custom APIPA BGP address per instance (APIPA mode only)."""
+    """Azure's custom APIPA BGP address per instance (APIPA mode only): instance 1's is the one
+    the wizard chose free on the firewall (``azure_apipa_ip2``), else the next /30's."""
     first = transit_for(intent)
     if first is None:
         return ()
     if not intent.active_active:
         return (first.azure_ip,)
-    second = transit_for_apipa(taken=[first.network, *_apipa_taken(intent)])
-    return (first.azure_ip, second.azure_ip)
+    return (first.azure_ip, intent.azure_apipa_ip2 or second_apipa(first.network).azure_ip)
 
 
-def _apipa_taken(intent: SiteIntent) -> tuple[str, ...]:
-    """Addresses other sites on the same firewall use (filled in by issue #15's chooser when it
-    lands; until then only this site's first /30 is avoided)."""
-    return tuple(getattr(intent, "apipa_taken", ()) or ())
+def second_apipa(first_network: str, taken: list[str] | tuple[str, ...] = ()) -> Transit:
+    """Instance 1's APIPA /30: the first free one that touches neither the site's own /30 nor
+    ``taken`` (other sites' addresses on the same firewall). Azure takes its second host."""
+    return transit_for_apipa(taken=[first_network, *taken])
 
 
 def _top_of_subnet(gateway_subnet: str, index: int, avoid: set[str]) -> str:

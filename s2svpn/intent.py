@@ -52,6 +52,9 @@ class SiteIntent:
     # APIPA mode only: Azure's custom BGP IP and pfSense's side of the same /30.
     azure_apipa_ip: str = ""
     onprem_apipa_ip: str = ""
+    # APIPA + active-active: Azure's custom BGP IP for instance 1, chosen free on the firewall
+    # (s2svpn.activeactive.apipa_azure_ips; derived from the first /30 when empty).
+    azure_apipa_ip2: str = ""
     # Local network gateway (the home end)
     onprem_fqdn: str = "home-s2s.example.net"
     onprem_public_ip: str = ""  # used instead of the FQDN when set

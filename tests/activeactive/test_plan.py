@@ -80,3 +80,28 @@ def test_converting_a_provisioned_site_is_a_planned_change_in_the_review(db):
     Run.objects.create(site=site, kind=RunKind.PROVISION, status=RunStatus.SUCCEEDED, active=False)
     (note,) = [n for n in build_plan(site).notes if n.startswith("Planned change")]
     assert "converting the gateway to active-active" in note and "30-45 minutes" in note
+
+
+def test_two_active_active_sites_on_one_firewall_get_distinct_addresses_and_vti_names(db):
+    from wizard.forms.lng import apipa_taken
+    from wizard.forms.pfsense import free_vti_name, vti_names_taken
+
+    first = _site(db, active_active=True, **APIPA_FIRST)
+    first.pfsense_url = "https://fw.example.net"
+    first.save()
+    second = Site.objects.create(
+        name="Office", slug="office", pfsense_url="https://fw.example.net", intent={}
+    )
+    taken = apipa_taken(second)
+    assert {"169.254.21.1", "169.254.21.2", "169.254.21.6"} <= set(taken)
+    assert activeactive.second_apipa("169.254.21.8/30", taken).azure_ip == "169.254.21.14"
+    assert vti_names_taken(second) == {"AZUREVTI", "AZUREVTI2"}
+    assert free_vti_name(vti_names_taken(second)) == "AZUREVTI3"
+
+
+APIPA_FIRST = {
+    "bgp_mode": "apipa",
+    "azure_apipa_ip": "169.254.21.2",
+    "onprem_apipa_ip": "169.254.21.1",
+    "onprem_bgp_ip": "169.254.21.1",
+}

@@ -5,14 +5,15 @@ Reference: https://learn.microsoft.com/azure/vpn-gateway/bgp-howto
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
+from s2svpn import activeactive, netplan
 from s2svpn import asn as asn_rules
-from s2svpn import netplan
 from s2svpn.dns import DnsError, DnsResult, resolve_endpoint
 from s2svpn.intent import SiteIntent
 from wizard.forms.base import StepForm, answer, set_wizard_data, store, wizard_data
@@ -237,6 +238,12 @@ class LngForm(StepForm):
         if data["bgp_mode"] == "apipa" and self.transit:
             values["azure_apipa_ip"] = self.transit.azure_ip
             values["onprem_apipa_ip"] = self.transit.pfsense_ip
+            values["azure_apipa_ip2"] = ""
+            if site.get_intent().active_active:  # instance 1's address, free on the firewall too
+                with contextlib.suppress(netplan.AddressError):
+                    values["azure_apipa_ip2"] = activeactive.second_apipa(
+                        self.transit.network, apipa_taken(site)
+                    ).azure_ip
         store(site, **values)
         if self.dns_result is not None:
             set_wizard_data(
@@ -259,7 +266,9 @@ def apipa_taken(site: Site) -> list[str]:
     for other in same_firewall(site):
         intent = other.get_intent()
         if intent.bgp_mode == "apipa":
-            taken += [ip for ip in (intent.azure_apipa_ip, intent.onprem_apipa_ip) if ip]
+            # both instances' addresses of an active-active site (s2svpn.activeactive)
+            taken += [intent.onprem_apipa_ip, *activeactive.apipa_azure_ips(intent)]
+            taken = [ip for ip in taken if ip]
     vtis = (wizard_data(site).get("pfsense") or {}).get("vtis") or {}
     own = site.get_intent().onprem_apipa_ip if site.status != SiteStatus.DRAFT else ""
     taken += [ip for ip in vtis.values() if ip and ip != own and ip.startswith("169.254.")]
@@ -282,8 +291,6 @@ def _apipa_initial(site: Site) -> dict[str, str]:
 
 def default_transit(gateway_subnet: str, active_active: bool = False) -> netplan.Transit | None:
     """The transit in default BGP mode; active-active: instance 0's /32 pair (s2svpn.activeactive)."""
-    from s2svpn import activeactive
-
     try:
         if active_active:
             aa = SiteIntent(gateway_subnet_prefix=gateway_subnet, active_active=True)

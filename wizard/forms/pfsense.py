@@ -174,11 +174,13 @@ def vti_names_taken(site: Site) -> set[str]:
     """Tunnel interface names on the site's firewall that belong to something else: what the
     firewall reported, and what other sites on the same firewall chose."""
     snap = wizard_data(site).get("pfsense") or {}
+    from s2svpn.activeactive import vti_names
+
     own = (site.pfsense_ids or {}).get("descr") == site.get_intent().descr
-    mine = {site.get_intent().vti_descr} if own else set()
+    mine = set(vti_names(site.get_intent())) if own else set()
     names = {n for n in (snap.get("vtis") or {}) if n} - mine
     for other in same_firewall(site):
-        names.add(other.get_intent().vti_descr)
+        names.update(vti_names(other.get_intent()))  # both tunnels of an active-active site
     return names
 
 
