@@ -98,6 +98,27 @@ def role_definition(subscription_id: str, resource_group: str) -> dict:
     }
 
 
+def portal_role_definition(subscription_id: str, resource_group: str) -> dict:
+    """The same role in ARM's own shape (``properties.permissions``), which the portal's custom
+    role "JSON" tab and the REST API take (the ``az`` shape above is the CLI's)."""
+    cli = role_definition(subscription_id, resource_group)
+    return {
+        "properties": {
+            "roleName": cli["Name"],
+            "description": cli["Description"],
+            "assignableScopes": cli["AssignableScopes"],
+            "permissions": [
+                {
+                    "actions": cli["Actions"],
+                    "notActions": cli["NotActions"],
+                    "dataActions": cli["DataActions"],
+                    "notDataActions": cli["NotDataActions"],
+                }
+            ],
+        }
+    }
+
+
 def az_commands(subscription_id: str, resource_group: str) -> list[str]:
     """Azure CLI commands that create the role and a service principal holding it on the
     resource group. ``create-for-rbac`` prints ``appId`` (client id), ``password`` (client

@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 import shlex
 
-from s2svpn.azure_role import REQUIRED_ACTIONS, WHY, az_commands, role_definition
+from s2svpn.azure_role import (
+    REQUIRED_ACTIONS,
+    WHY,
+    az_commands,
+    portal_role_definition,
+    role_definition,
+)
 
 SUB = "5d0c3b7e-9a41-4f4e-8a2b-2c1f0e6d7a59"
 RG = "rg-home-s2s"
@@ -66,3 +72,13 @@ def test_it_is_pure_so_the_site_step_and_the_sandbox_can_both_import_it():
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_the_portal_shape_is_the_same_role_and_the_sandbox_reads_both_alike():
+    from s2svpn.sandbox.arm.authz import Role
+
+    portal = portal_role_definition(SUB, RG)["properties"]
+    assert portal["roleName"] == role_definition(SUB, RG)["Name"]
+    assert portal["permissions"][0]["actions"] == list(REQUIRED_ACTIONS)
+    assert portal["assignableScopes"] == [RG_SCOPE]
+    assert Role.parse(portal_role_definition(SUB, RG)) == Role.parse(role_definition(SUB, RG))

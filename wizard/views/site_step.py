@@ -104,7 +104,7 @@ def _azure_role(form: wf.SiteForm) -> dict[str, Any]:
     group = group if re.fullmatch(RESOURCE_GROUP_PATTERN, group) else "<resource-group>"
     return {
         "actions": [(action, azure_role.WHY[action]) for action in azure_role.REQUIRED_ACTIONS],
-        "definition": json.dumps(azure_role.role_definition(sub, group), indent=2),
+        "definition": json.dumps(azure_role.portal_role_definition(sub, group), indent=2),
         "commands": azure_role.az_commands(sub, group),
     }
 
