@@ -25,7 +25,9 @@ def enqueue(request: HttpRequest, work: Callable[[], T]) -> T:
     """Do ``work`` in one transaction; the tasks it sends leave the moment it commits.
 
     Every view that enqueues (launch, retry, resume, tear-down, poll, push, gateway reset) calls
-    this, so a broker that refuses the tasks is met in this one place.
+    this. A broker that refuses the tasks never raises here: ``s2svpn.broker.Task`` logs what it
+    could not send (the run is in the database and resumes by itself) and
+    ``s2svpn.middleware.BrokerDownMiddleware`` tells the user on the next page.
     """
     with transaction.atomic():
         return work()
