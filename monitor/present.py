@@ -250,6 +250,16 @@ def _snapshot_of(site: Site) -> Snapshot | None:
         return None
 
 
+def removed_on(site: Site) -> datetime | None:
+    """When a torn-down site's teardown finished (None while the site exists)."""
+    from wizard.models import RunKind, RunStatus, SiteStatus
+
+    if site.status != SiteStatus.REMOVED:
+        return None
+    runs = site.runs.filter(kind=RunKind.TEARDOWN, status=RunStatus.SUCCEEDED)
+    return runs.order_by("-finished").values_list("finished", flat=True).first() or site.updated
+
+
 def _card(
     site: Site,
     snap: Snapshot | None,
@@ -284,6 +294,13 @@ def _card(
         bgp_state = "down"
     dns = (snap.dns if snap else {}) or {}
     label = VERDICT_LABELS.get(current, current)
+    reason = snap.reason if snap else "Waiting for the first poll."
+    since = snap.verdict_since if snap else None
+    findings = list(snap.findings) if snap else []
+    if removed := removed_on(site):
+        # torn down: the last reading is history, not the state of a tunnel that is gone
+        current, label, findings, since = "removed", "Removed", [], removed
+        reason = f"Removed on {removed:%d %b %Y %H:%M} UTC; the history below is kept."
     return Card(
         site=site,
         intent=intent,
@@ -291,10 +308,10 @@ def _card(
         verdict=current or "nodata",
         verdict_label=label,
         colour=VERDICT_COLOURS.get(current, "grey"),
-        reason=snap.reason if snap else "Waiting for the first poll.",
-        since=snap.verdict_since if snap else None,
+        reason=reason,
+        since=since,
         polled_at=snap.polled_at if snap else None,
-        findings=list(snap.findings) if snap else [],
+        findings=findings,
         azure=azure,
         pfsense=pfsense,
         uptime_24h=_percent(uptime(day_parts)),

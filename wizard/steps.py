@@ -42,12 +42,20 @@ def _started(ctx: StepContext) -> float:
 def _wait(ctx: StepContext, what: str, message: str) -> Wait:
     started = _started(ctx)
     eta = max(started + expected(ctx, what) - time.time(), 0.0)
+    did = {"did": ctx.step.data["did"]} if "did" in ctx.step.data else {}
     return Wait(
         recheck(ctx, what, started),
         message,
         eta_seconds=eta if what == "gateway" else None,
-        data={"started_at": started},
+        data={"started_at": started, **did},
     )
+
+
+def _did(ctx: StepContext, action: str) -> str:
+    """What the step did over all its checks: a resource created (or deleted) on the first check
+    and found finished on a later one was created (deleted), not "unchanged" ("already gone")."""
+    first = ctx.step.data.setdefault("did", action)
+    return first if first in ("created", "updated", "deleted") else action
 
 
 def _remember_azure(site: Site, **ids: str) -> None:
@@ -89,9 +97,10 @@ def _settled(ctx: StepContext, what: str, name: str, state: str, **ids: str) -> 
 def az_subnet(ctx: StepContext) -> Done | Wait:
     subnet = ctx.client("azure").ensure_gateway_subnet(ctx.intent, wait=False)
     state = subnet.provisioning_state
+    did = _did(ctx, subnet.action or "ready")
     if waiting := _settled(ctx, "GatewaySubnet", subnet.address_prefix, state, subnet=subnet.id):
         return waiting
-    return Done(f"GatewaySubnet {subnet.address_prefix} {subnet.action or 'ready'}", subnet.id)
+    return Done(f"GatewaySubnet {subnet.address_prefix} {did}", subnet.id)
 
 
 def az_pip(ctx: StepContext) -> Done | Wait:
@@ -522,6 +531,7 @@ def push_plan(site: Site) -> list[StepSpec]:
 def _deleter(kind: str, method: str, key: str):
     def step(ctx: StepContext) -> Done | Wait:
         outcome = getattr(ctx.client("azure"), method)(ctx.intent, wait=False)
+        did = _did(ctx, "deleted" if outcome in ("deleting", "deleted") else "already gone")
         if outcome == "deleting":
             return _wait(
                 ctx, "gateway" if key == "gateway" else "other", f"{kind} is being deleted"
@@ -532,7 +542,7 @@ def _deleter(kind: str, method: str, key: str):
                 k: v for k, v in fresh.azure_ids.items() if not (k == key or k.startswith(key))
             }
             fresh.save(update_fields=["azure_ids"])
-        return Done(f"{kind} {'deleted' if outcome == 'deleted' else 'already gone'}")
+        return Done(f"{kind} {did}")
 
     return step
 

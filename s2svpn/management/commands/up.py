@@ -75,6 +75,8 @@ class Command(BaseCommand):
             # Plain HTTP on loopback: cookies cannot be "secure" or the login would never stick.
             env.setdefault("S2SVPN_SECURE_COOKIES", "0")
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # alert links are absolute: the address this app answers on, unless the user set one
+        env.setdefault("S2SVPN_BASE_URL", f"http://{options['bind']}")
         supervisor = Supervisor(self.children(options), env=env, cwd=settings.BASE_DIR)
         broker_name = (
             f"embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}"
