@@ -6,6 +6,7 @@ and both are Healthy without a DNS finding."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from django.urls import reverse
@@ -113,8 +114,14 @@ def test_a_second_site_on_one_firewall_is_proposed_its_own_and_both_are_healthy(
     run = run_to_end(second)
     assert run.status == RunStatus.SUCCEEDED, run.error
 
-    poller.run_cycle([first.pk, second.pk])
-    for site in (first, second):
-        snap = Snapshot.objects.get(site=site)
-        assert snap.verdict == "healthy", (site.slug, snap.reason)
+    # Azure's BGP tables are read at Azure's pace (started in one cycle, collected in a later
+    # one, within the write budget), so both sites are Healthy within a few cycles
+    for _ in range(6):
+        poller.run_cycle([first.pk, second.pk])
+        snaps = [Snapshot.objects.get(site=site) for site in (first, second)]
+        if all(snap.verdict == "healthy" for snap in snaps):
+            break
+        time.sleep(0.3)
+    for snap in snaps:
+        assert snap.verdict == "healthy", (snap.site.slug, snap.reason)
         assert not snap.dns.get("error")
