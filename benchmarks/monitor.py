@@ -56,7 +56,9 @@ if prune:
                 ops = boxes.arm._state["operations"]
                 now = boxes.arm.clock()
                 for op_id, op in list(ops.items()):
-                    if op["kind"] == "post" and op["start"] + op["duration"] < now - 10:
+                    # kept 10 min after they finish: the monitor collects a BGP read a cycle or
+                    # more after it was started
+                    if op["kind"] == "post" and op["start"] + op["duration"] < now - 600:
                         del ops[op_id]
     threading.Thread(target=forget_finished_operations, daemon=True).start()
 if getattr(boxes.pfsense, "php", None) is not None:
@@ -87,9 +89,9 @@ for line in sys.stdin:
         boxes.arm.faults.slow_seconds = latency * float(arg)
         boxes.arm.throttle.enabled = True
         boxes.arm.throttle.take = recording
-    elif word == "down":  # the home end's address moves: the tunnel goes down
-        for name in list(boxes.world.dns):
-            boxes.world.dns[name] = "198.51.100.77"
+    elif word == "down":  # the firewall's end is withdrawn: the tunnel goes down
+        for key in list(boxes.world.pfsense):
+            boxes.world.set_pfsense(key, None)
     elif word == "stats":
         print(json.dumps({"throttled": boxes.arm.throttle.throttled,
                           "now": time.monotonic(),

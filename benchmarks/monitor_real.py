@@ -124,7 +124,7 @@ def _cycles(args, info, child, worker, scale, jobs, pace, poller, tasks, Snapsho
         _wait_cycle(jobs, cache.get, started + 10 * interval)
         walls.append(time.monotonic() - started)
         cpus.append(_tree_cpu(worker.pid) - cpu0)
-        if k == args.cycles - 2 and down_at is None:
+        if k == args.cycles - 3 and down_at is None:
             steady_to = time.monotonic()
             stats = _stats(child)
             child.stdin.write("down\n")
@@ -139,6 +139,8 @@ def _cycles(args, info, child, worker, scale, jobs, pace, poller, tasks, Snapsho
             f"({walls[-1]:.1f} s real), CPU {cpus[-1]:.1f} s",
             flush=True,
         )
+    now = timezone.now()
+    polled = list(Snapshot.objects.values_list("polled_at", "azure"))
     while down_at and detected is None and time.monotonic() < down_at + 3 * interval:
         if _down_sites(Snapshot) >= args.sites:
             detected = time.monotonic()
@@ -149,8 +151,6 @@ def _cycles(args, info, child, worker, scale, jobs, pace, poller, tasks, Snapsho
     peak = 0.0
     for t in reads:
         peak = max(peak, sum(1 for u in reads if t <= u < t + window) / 10)
-    now = timezone.now()
-    polled = list(Snapshot.objects.values_list("polled_at", "azure"))
     oldest = max((now - at).total_seconds() for at, _a in polled) / scale
     from datetime import datetime
 
