@@ -16,6 +16,7 @@ after ``Retry-After`` / ``retry-after-ms``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -179,16 +180,28 @@ class Plan:
         )
 
 
+PLAN = "s2svpn:monitor:plan"
+
+
+def last_plan() -> Plan | None:
+    """The plan the last cycle ran by (the status page reads it instead of counting sites)."""
+    value = cache.get(PLAN)
+    return Plan(**value) if isinstance(value, dict) else None
+
+
 def plan(sites: int, interval: float, bgp_cadence: float) -> Plan:
     """Connection status every ``interval`` and BGP every ``bgp_cadence`` if the budget allows:
     else BGP slows down first (to at most a fifth of the budget), then the interval stretches."""
     rate = reads_per_second()
     cheap = sites / interval if interval else 0.0
     if cheap + sites * BGP_READS_PER_SITE / bgp_cadence <= rate:
-        return Plan(sites, interval, bgp_cadence, False, interval)
-    if cheap <= 0.8 * rate:
+        chosen = Plan(sites, interval, bgp_cadence, False, interval)
+    elif cheap <= 0.8 * rate:
         bgp = sites * BGP_READS_PER_SITE / (rate - cheap)
-        return Plan(sites, interval, max(bgp_cadence, bgp), False, interval)
-    stretched = sites / (0.8 * rate)
-    bgp = max(bgp_cadence, sites * BGP_READS_PER_SITE / (0.2 * rate))
-    return Plan(sites, stretched, bgp, True, interval)
+        chosen = Plan(sites, interval, max(bgp_cadence, bgp), False, interval)
+    else:
+        stretched = sites / (0.8 * rate)
+        bgp = max(bgp_cadence, sites * BGP_READS_PER_SITE / (0.2 * rate))
+        chosen = Plan(sites, stretched, bgp, True, interval)
+    cache.set(PLAN, dataclasses.asdict(chosen), timeout=None)
+    return chosen

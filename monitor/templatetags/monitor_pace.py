@@ -28,7 +28,9 @@ def bgp_age(read_at: str) -> str:
 
 @register.inclusion_tag("monitor/_operations.html")
 def arm_operations() -> dict:
-    from monitor.poller import current_plan
+    plan = pace.last_plan()
+    if plan is None:  # no cycle yet: count the sites once
+        from monitor.poller import current_plan
 
-    plan = current_plan()
+        plan = current_plan()
     return {"counts": pace.counters(), "plan": plan, "note": plan.note()}
