@@ -194,7 +194,8 @@ def plan(sites: int, interval: float, bgp_cadence: float) -> Plan:
     else BGP slows down first (to at most a fifth of the budget), then the interval stretches."""
     rate = reads_per_second()
     cheap = sites / interval if interval else 0.0
-    if cheap + sites * BGP_READS_PER_SITE / bgp_cadence <= rate:
+    every = max(bgp_cadence, interval, 1e-3)  # BGP at most once a cycle
+    if cheap + sites * BGP_READS_PER_SITE / every <= rate:
         chosen = Plan(sites, interval, bgp_cadence, False, interval)
     elif cheap <= 0.8 * rate:
         bgp = sites * BGP_READS_PER_SITE / (rate - cheap)
