@@ -8,8 +8,7 @@ import re
 
 import pytest
 
-from monitor import poller
-from monitor.models import Snapshot
+from tests.activeactive.test_provisioning import poll
 from tests.browser.conftest import Shots, login
 from tests.browser.test_wizard import PASSWORD, home_dns, owner, sandboxes_20s  # noqa: F401
 from tests.monitor.conftest import webhook  # noqa: F401
@@ -73,8 +72,7 @@ def test_the_active_active_path_reaches_connected_and_one_stopped_instance_is_de
 
     site.apprise_urls = webhook.url
     site.save()
-    poller.run_cycle([site.pk])
-    assert Snapshot.objects.get(site=site).verdict == "healthy"
+    assert poll(site, until="healthy").verdict == "healthy"
     page.goto(f"/status/{site.slug}/")
     rows = page.locator("table.instances tr[data-instance]")
     assert rows.count() == 4  # both instances on each end
@@ -85,7 +83,7 @@ def test_the_active_active_path_reaches_connected_and_one_stopped_instance_is_de
     gateway = azure_client(site).get_gateway(site.get_intent())
     stopped = gateway.instances[1].tunnel_ips[0]
     sandboxes_20s.world.stopped_instances.add(stopped)
-    poller.run_cycle([site.pk])
+    assert poll(site, until="degraded").verdict == "degraded"
     page.goto(f"/status/{site.slug}/")
     assert page.text_content(".verdict.big") == "Degraded"
     assert f"instance 1 (public IP {stopped}" in page.inner_text(".reason")
