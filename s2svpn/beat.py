@@ -39,13 +39,13 @@ class Scheduler(beat.PersistentScheduler):
         if not cache.add(_marker(entry.task), "1", timeout=ttl):
             log.info("beat: %s still queued from an earlier tick; not sending another", entry.task)
             return None
+        result = None
         try:
             result = super().apply_async(entry, producer=producer, advance=advance, **kwargs)
-        except Exception:
-            result = None
-            raise
         finally:
-            if result is None:  # not sent (the broker did not answer): try again next tick
+            # Not sent (the broker did not answer, or beat is stopping with SystemExit in the
+            # middle of a publish): clear the marker so the next tick tries again.
+            if result is None:
                 cache.delete(_marker(entry.task))
         return result
 
