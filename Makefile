@@ -31,7 +31,10 @@ lint: $(VENV)/.dev
 test: $(VENV)/.dev lint  ## lint, Django checks and the whole pytest suite
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest
+	# Two processes: in one process the browser tests followed by the real-worker tests left the
+	# SQLite test database answering 'disk I/O error' (cause not found yet; each half passes alone).
+	$(VENV)/bin/pytest --ignore=tests/browser
+	$(VENV)/bin/pytest tests/browser
 
 fmt: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
