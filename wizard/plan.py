@@ -13,77 +13,26 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from s2svpn import activeactive, cost, netplan
 from s2svpn.intent import SiteIntent
 from wizard.models import RunKind, RunStatus, Site
+from wizard.plan_facts import (  # noqa: F401 - re-exported: the plan's public names
+    Action,
+    Live,
+    Plan,
+    PlanObject,
+    azure_bgp_ip,
+    known_facts,
+    normalise_facts,
+)
+from wizard.plan_live import _with_live_actions, live_conflicts  # noqa: F401 - re-exported
 
-Action = Literal["create", "reuse", "update"]
-# One end's live reading for the review: the actions by (kind, name), and its conflicts.
-Live = tuple[dict[tuple[str, str], Action], list[Any]]
 log = logging.getLogger(__name__)
 
 AZURE_PUBLIC_IP_PENDING = "(the gateway's public IP, known once it is created)"
 GATEWAY_MINUTES_REAL = 45  # Azure: 20-45+ minutes for the VPN gateway
-LIVE_TIMEOUT = 6.0  # seconds the review page waits for both ends to say what exists
-
-
-@dataclass(frozen=True)
-class PlanObject:
-    end: Literal["azure", "pfsense"]
-    kind: str
-    name: str
-    values: dict[str, Any]
-    action: Action = "create"
-    conflicts: tuple[str, ...] = ()  # what on the firewall stands in its way (full messages)
-
-
-@dataclass(frozen=True)
-class Plan:
-    objects: list[PlanObject]
-    monthly_cost: float | None
-    expected_minutes: int
-    hourly_cost: float | None = None
-    cost_lines: tuple[tuple[str, float], ...] = ()
-    cost_note: str = ""
-    notes: list[str] = field(default_factory=list)
-    conflicts: list[Any] = field(default_factory=list)  # s2svpn.preconditions.Conflict, live only
-
-    def by_end(self, end: str) -> list[PlanObject]:
-        return [o for o in self.objects if o.end == end]
-
-    @property
-    def azure(self) -> list[PlanObject]:
-        return self.by_end("azure")
-
-    @property
-    def pfsense(self) -> list[PlanObject]:
-        return self.by_end("pfsense")
-
-
-def normalise_facts(data: dict[str, Any] | None) -> dict[str, Any]:
-    """A run's shared data with the first public IP / BGP IP also under singular keys."""
-    facts = dict(data or {})
-    ips = facts.get("azure_public_ips") or []
-    if ips and not facts.get("azure_public_ip"):
-        facts["azure_public_ip"] = ips[0]
-    bgp = facts.get("azure_bgp_ips") or []
-    if bgp and not facts.get("azure_bgp_ip"):
-        facts["azure_bgp_ip"] = bgp[0]
-    return facts
-
-
-def known_facts(site: Site) -> dict[str, Any]:
-    """Facts provisioning runs of this site learnt (public IPs, Azure BGP IPs), newest last."""
-    facts: dict[str, Any] = {}
-    if site.pk:
-        for run in site.runs.filter(kind=RunKind.PROVISION).order_by("created"):
-            facts.update({k: v for k, v in (run.data or {}).items() if v})
-    return normalise_facts(facts)
 
 
 def _wizard(site: Site) -> dict[str, Any]:
@@ -103,22 +52,6 @@ def _provisioned(site: Site) -> bool:
     if not site.pk:
         return False
     return site.runs.filter(kind=RunKind.PROVISION, status=RunStatus.SUCCEEDED).exists()
-
-
-def azure_bgp_ip(intent: SiteIntent, facts: dict[str, Any] | None = None) -> str:
-    """Azure's BGP address: learnt from a run, chosen (APIPA), or predicted from the subnet."""
-    facts = facts or {}
-    if facts.get("azure_bgp_ip"):
-        return str(facts["azure_bgp_ip"])
-    transit = netplan.transit_for(intent, None)
-    if transit is not None:
-        return transit.azure_ip
-    try:
-        return activeactive.predicted_default_bgp_ips(
-            intent.gateway_subnet_prefix, intent.active_active
-        )[0]
-    except netplan.AddressError:
-        return ""
 
 
 def _policy_text(intent: SiteIntent) -> str:
@@ -215,7 +148,6 @@ def azure_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list
 
 def _tunnels(intent: SiteIntent, facts: dict[str, Any]) -> list:
     """An active-active site's two tunnels (s2svpn.activeactive), from the run's facts or predicted."""
-    from s2svpn import activeactive
 
     public_ips = facts.get("azure_public_ips") or []
     try:
@@ -419,166 +351,6 @@ def expected_minutes(site: Site) -> int:
         return GATEWAY_MINUTES_REAL
     seconds = hints["gateway"] + 8 * hints["other"] + 10
     return max(1, math.ceil(seconds / 60))
-
-
-# ------------------------------------------------------------------ what already exists (live)
-
-PF_KIND = {
-    "phase1": "IPsec phase 1",
-    "phase2": "IPsec phase 2 (VTI)",
-    "interface": "Interface",
-    "rule": "Firewall rule",
-    "frr": "FRR BGP",
-    "system": "System setting",
-}
-PF_SYSTEM_NAMES = {
-    "no_apipa_block": "Allow APIPA",
-    "maxmss_enable": "Maximum MSS",
-    "maxmss": "Maximum MSS",
-}
-PF_ACTION: dict[str, Action] = {"create": "create", "update": "update", "unchanged": "reuse"}
-
-
-def _closing_call(client: Any, fn: Any) -> Any:
-    try:
-        return fn(client)
-    finally:
-        close = getattr(client, "close", None)
-        if close:
-            close()
-
-
-def _action(existing: Any, same: Callable[[Any], bool]) -> Action:
-    """Missing -> create; as the intent wants it -> reuse; else update."""
-    if existing is None:
-        return "create"
-    return "reuse" if same(existing) else "update"
-
-
-def _azure_actions(site: Site, intent: SiteIntent) -> dict[tuple[str, str], Action]:
-    """Read each resource s2svpn would create: missing -> create, same -> reuse, else update."""
-    from wizard import services
-
-    def read(client: Any) -> dict[tuple[str, str], Action]:
-        out: dict[tuple[str, str], Action] = {}
-        out[("GatewaySubnet", netplan.GATEWAY_SUBNET_NAME)] = _action(
-            client.get_gateway_subnet(intent),
-            lambda subnet: subnet.address_prefix == intent.gateway_subnet_prefix,
-        )
-        for name in intent.public_ip_names:
-            out[("Public IP", name)] = _action(client.get_public_ip(intent, name), lambda pip: True)
-        out[("Local network gateway", intent.lng_name)] = _action(
-            client.get_local_gateway(intent),
-            lambda lng: (
-                (lng.fqdn or "") == (intent.onprem_fqdn if not intent.onprem_public_ip else "")
-                and (lng.gateway_ip or "") == (intent.onprem_public_ip or (lng.gateway_ip or ""))
-                and lng.bgp_asn == intent.onprem_asn
-                and lng.bgp_peering_address == intent.onprem_bgp_ip
-            ),
-        )
-        out[("Virtual network gateway", intent.gateway_name)] = _action(
-            client.get_gateway(intent),
-            lambda gateway: (
-                gateway.sku == intent.sku
-                and gateway.asn == intent.azure_asn
-                and gateway.active_active == intent.active_active
-            ),
-        )
-        out[("Connection", intent.connection_name)] = _action(
-            client.get_connection(intent),
-            lambda conn: conn.mode == intent.connection_mode and conn.ipsec_policy == intent.policy,
-        )
-        return out
-
-    return _closing_call(services.azure_client(site), read)
-
-
-def _pfsense_actions(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> Live:
-    """The push's own plan (a fresh read of the firewall): create / update / unchanged, and what
-    on the firewall conflicts with the site (s2svpn.preconditions)."""
-    from s2svpn import preconditions
-    from wizard import services
-
-    def read(client: Any) -> Live:
-        found, items = preconditions.inspect(
-            client,
-            intent,
-            azure_bgp_ip=azure_bgp_ip(intent, facts),
-            psk=str(site.psk or "********"),
-            azure_public_ip=facts.get("azure_public_ip") or None,
-        )
-        out: dict[tuple[str, str], Action] = {}
-        for item in items:
-            kind = PF_KIND.get(item.kind, item.kind)
-            if item.kind == "system":
-                changing = {PF_SYSTEM_NAMES[k] for k in item.diff if k in PF_SYSTEM_NAMES}
-                for name in ("Allow APIPA", "Maximum MSS"):
-                    out[(kind, name)] = "update" if name in changing else "reuse"
-                continue
-            out[(kind, _pf_name(item, intent))] = PF_ACTION.get(item.action, "create")
-        return out, found
-
-    return _closing_call(services.pfsense_client(site), read)
-
-
-def _pf_name(item: Any, intent: SiteIntent) -> str:
-    if item.kind in ("phase1", "phase2", "rule"):
-        return item.key
-    return intent.vti_descr if item.kind == "interface" else f"AS {intent.onprem_asn}"
-
-
-def _with_live_actions(
-    site: Site, intent: SiteIntent, facts: dict[str, Any], objects: list[PlanObject]
-) -> tuple[list[PlanObject], list[str], list[Any]]:
-    notes: list[str] = []
-    actions: dict[tuple[str, str], Action] = {}
-    conflicts: list[Any] = []
-    readers = {
-        "Azure": lambda: (_azure_actions(site, intent), []),
-        "pfSense": lambda: _pfsense_actions(site, intent, facts),
-    }
-    # Both ends are read at once, and the page never waits longer than LIVE_TIMEOUT for them.
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="plan-live")
-    futures = {end: pool.submit(fn) for end, fn in readers.items()}
-    wait(futures.values(), timeout=LIVE_TIMEOUT)
-    pool.shutdown(wait=False)
-    for end, future in futures.items():
-        if not future.done():
-            reason = f"no answer within {LIVE_TIMEOUT:g} s"
-        elif future.exception() is not None:
-            exc = future.exception()
-            log.warning("reading %s for the review failed", end, exc_info=exc)
-            reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-        else:
-            found_actions, found_conflicts = future.result()
-            actions.update(found_actions)
-            conflicts += found_conflicts
-            continue
-        notes.append(
-            f"Could not read {end} to see what already exists ({reason}); its actions below "
-            "assume nothing exists yet. The run adopts matching objects anyway."
-        )
-    updated = [
-        replace(
-            o,
-            action=actions.get((o.kind, o.name), o.action),
-            conflicts=tuple(
-                c.message for c in conflicts if o.end == "pfsense" and PF_KIND.get(c.kind) == o.kind
-            ),
-        )
-        for o in objects
-    ]
-    return updated, notes, conflicts
-
-
-def live_conflicts(site: Site) -> list[Any]:
-    """What on the firewall conflicts with the site now (a fresh read; [] when it cannot be read:
-    the run checks again before its first Azure write)."""
-    try:
-        return _pfsense_actions(site, site.get_intent(), known_facts(site))[1]
-    except Exception:
-        log.warning("reading pfSense for conflicts failed", exc_info=True)
-        return []
 
 
 def conversion_notes(site: Site, intent: SiteIntent) -> list[str]:

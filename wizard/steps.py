@@ -30,66 +30,15 @@ from wizard.context import StepContext
 from wizard.engine import register_plan
 from wizard.models import RunKind, Site
 from wizard.results import Done, StepSpec, Wait
-from wizard.timing import expected, recheck
-
-
-def _started(ctx: StepContext) -> float:
-    if "started_at" not in ctx.step.data:
-        ctx.step.data["started_at"] = time.time()
-    return ctx.step.data["started_at"]
-
-
-def _wait(ctx: StepContext, what: str, message: str) -> Wait:
-    started = _started(ctx)
-    eta = max(started + expected(ctx, what) - time.time(), 0.0)
-    did = {"did": ctx.step.data["did"]} if "did" in ctx.step.data else {}
-    return Wait(
-        recheck(ctx, what, started),
-        message,
-        eta_seconds=eta if what == "gateway" else None,
-        data={"started_at": started, **did},
-    )
-
-
-def _did(ctx: StepContext, action: str) -> str:
-    """What the step did over all its checks: a resource created (or deleted) on the first check
-    and found finished on a later one was created (deleted), not "unchanged" ("already gone")."""
-    first = ctx.step.data.setdefault("did", action)
-    return first if first in ("created", "updated", "deleted") else action
-
-
-def _remember_azure(site: Site, **ids: str) -> None:
-    if all(site.azure_ids.get(k) == v for k, v in ids.items() if v):
-        return  # known already (every re-check): no write
-    with transaction.atomic():
-        fresh = Site.objects.select_for_update().get(pk=site.pk)
-        fresh.azure_ids = {**fresh.azure_ids, **{k: v for k, v in ids.items() if v}}
-        fresh.save(update_fields=["azure_ids"])
-        site.azure_ids = fresh.azure_ids
-
-
-def _succeeded(state: str) -> bool:
-    return state in ("Succeeded", "")
-
-
-def _failed_in_azure(kind: str, name: str, state: str) -> ClientError:
-    return ClientError(
-        f"Azure reports the {kind} {name} as {state}. Open it in the Azure portal for the reason, "
-        "then Retry (s2svpn re-applies the same settings).",
-        permanent=True,
-        code="ProvisioningFailed",
-    )
-
-
-def _settled(ctx: StepContext, what: str, name: str, state: str, **ids: str) -> Wait | None:
-    """Remember a resource Azure is creating; raise if Azure failed it; a ``Wait`` until done."""
-    _remember_azure(ctx.site, **ids)
-    if state == "Failed":
-        raise _failed_in_azure(what, name, "Failed")
-    if not _succeeded(state):
-        return _wait(ctx, "other", f"{what} {name} is being created")
-    return None
-
+from wizard.step_helpers import (
+    azure_succeeded,
+    failed_in_azure,
+    remember_azure,
+    settled,
+    step_started,
+    wait_for,
+    what_was_done,
+)
 
 # ---------------------------------------------------------------- Azure steps
 
@@ -97,18 +46,20 @@ def _settled(ctx: StepContext, what: str, name: str, state: str, **ids: str) -> 
 def az_subnet(ctx: StepContext) -> Done | Wait:
     subnet = ctx.client("azure").ensure_gateway_subnet(ctx.intent, wait=False)
     state = subnet.provisioning_state
-    did = _did(ctx, subnet.action or "ready")
-    if waiting := _settled(ctx, "GatewaySubnet", subnet.address_prefix, state, subnet=subnet.id):
+    did = what_was_done(ctx, subnet.action or "ready")
+    if waiting := settled(ctx, "GatewaySubnet", subnet.address_prefix, state, subnet=subnet.id):
         return waiting
     return Done(f"GatewaySubnet {subnet.address_prefix} {did}", subnet.id)
 
 
 def az_pip(ctx: StepContext) -> Done | Wait:
     ips = ctx.client("azure").ensure_public_ips(ctx.intent, wait=False)
-    _remember_azure(ctx.site, **{f"public_ip_{i + 1}": ip.id for i, ip in enumerate(ips)})
-    pending = [ip.name for ip in ips if not _succeeded(ip.provisioning_state) or not ip.ip_address]
+    remember_azure(ctx.site, **{f"public_ip_{i + 1}": ip.id for i, ip in enumerate(ips)})
+    pending = [
+        ip.name for ip in ips if not azure_succeeded(ip.provisioning_state) or not ip.ip_address
+    ]
     if pending:
-        return _wait(ctx, "other", f"public IP {', '.join(pending)} is being created")
+        return wait_for(ctx, "other", f"public IP {', '.join(pending)} is being created")
     addresses = [ip.ip_address for ip in ips]
     ctx.share(azure_public_ips=addresses)
     return Done(f"public IP {', '.join(addresses)}", ips[0].id, {"addresses": addresses})
@@ -117,7 +68,7 @@ def az_pip(ctx: StepContext) -> Done | Wait:
 def az_lng(ctx: StepContext) -> Done | Wait:
     lng = ctx.client("azure").ensure_local_gateway(ctx.intent, wait=False)
     state = lng.provisioning_state
-    if waiting := _settled(
+    if waiting := settled(
         ctx, "local network gateway", lng.name, state, local_network_gateway=lng.id
     ):
         return waiting
@@ -152,11 +103,11 @@ def az_gateway(ctx: StepContext) -> Done | Wait:
         if gateway.action == "updated":
             ctx.log(f"VPN gateway update started: {pfsense_tunnels.conversion(ctx.intent)}")
     ctx.step.data["checked"] = True
-    _remember_azure(ctx.site, gateway=gateway.id)
+    remember_azure(ctx.site, gateway=gateway.id)
     if gateway.provisioning_state == "Failed":
-        raise _failed_in_azure("VPN gateway", gateway.name, "Failed")
+        raise failed_in_azure("VPN gateway", gateway.name, "Failed")
     if not gateway.ready:
-        return _wait(
+        return wait_for(
             ctx,
             "gateway",
             f"VPN gateway {gateway.name} is being built ({gateway.provisioning_state}); "
@@ -181,7 +132,7 @@ def az_connection(ctx: StepContext) -> Done | Wait:
     conn = client.ensure_connection(
         ctx.intent, ids["gateway"], ids["local_network_gateway"], str(ctx.site.psk), wait=False
     )
-    if waiting := _settled(
+    if waiting := settled(
         ctx, "connection", conn.name, conn.provisioning_state, connection=conn.id
     ):
         return waiting
@@ -197,8 +148,8 @@ def az_psk(ctx: StepContext) -> Done | Wait:
     if not ctx.step.data.get("set"):
         client.set_shared_key(ctx.intent, psk, wait=False)
         ctx.step.data["set"] = True
-        return _wait(ctx, "other", "pre-shared key sent through the sharedkey operation")
-    return _wait(ctx, "other", "waiting for Azure to store the pre-shared key")
+        return wait_for(ctx, "other", "pre-shared key sent through the sharedkey operation")
+    return wait_for(ctx, "other", "waiting for Azure to store the pre-shared key")
 
 
 # ---------------------------------------------------------------- pfSense steps
@@ -410,7 +361,7 @@ def verify(ctx: StepContext) -> Done | Wait:
     neighbour, is Established on Azure too. Azure's own BGP tables (getBgpPeerStatus /
     getLearnedRoutes, long-running POSTs that take tens of seconds on real Azure) are not waited
     for here; the monitor reads them right after the run and shows them on the status page."""
-    started = _started(ctx)
+    started = step_started(ctx)
     conn = ctx.client("azure").get_connection(ctx.intent)
     connected = conn is not None and conn.status == "Connected"
     state = _pf_state(ctx)
@@ -531,9 +482,11 @@ def push_plan(site: Site) -> list[StepSpec]:
 def _deleter(kind: str, method: str, key: str):
     def step(ctx: StepContext) -> Done | Wait:
         outcome = getattr(ctx.client("azure"), method)(ctx.intent, wait=False)
-        did = _did(ctx, "deleted" if outcome in ("deleting", "deleted") else "already gone")
+        did = what_was_done(
+            ctx, "deleted" if outcome in ("deleting", "deleted") else "already gone"
+        )
         if outcome == "deleting":
-            return _wait(
+            return wait_for(
                 ctx, "gateway" if key == "gateway" else "other", f"{kind} is being deleted"
             )
         with transaction.atomic():

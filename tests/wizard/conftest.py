@@ -51,7 +51,7 @@ def quick_live_plan(monkeypatch):
     waits 1 s instead of 6, and the test waits for the readers to give up before it ends."""
     import threading
 
-    monkeypatch.setattr("wizard.plan.LIVE_TIMEOUT", 1.0)
+    monkeypatch.setattr("wizard.plan_live.LIVE_TIMEOUT", 1.0)
     yield
     for thread in threading.enumerate():
         if thread.name.startswith("plan-live"):
