@@ -10,8 +10,9 @@ the site's previous snapshot, with when they were read (``details["bgp_read_at"]
 that fails or runs late is noted (``details["bgp_error"]``) and never costs the connection
 status, bytes or anything else read in the same cycle.
 
-BGP reads start when the site's cadence is due (:func:`monitor.pace.plan`) and at once when the
-connection status differs from the previous snapshot's.
+BGP reads start when the site's cadence is due (:func:`monitor.pace.plan`), at once when the
+connection status differs from the previous snapshot's, and again while the tunnel is up but the
+last tables showed a session that was not Established.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from s2svpn.clients.azure.bgp import READS
 from s2svpn.clients.azure.models import CONNECTION_STATES
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import SiteIntent
-from s2svpn.status import EndStatus, TunnelState
+from s2svpn.status import BgpState, EndStatus, TunnelState
 
 KEY = "s2svpn:monitor:bgp:{}"
 
@@ -83,6 +84,7 @@ def read(
         details=details,
     )
     changed = (previous.get("details") or {}).get("connection_status") != conn.status
+    changed = changed or (status.tunnel == TunnelState.UP and _unsettled(previous))
     fresh = _bgp(
         client, site_id, intent, changed, cadence, details,
         first=not previous, subscription=subscription.lower(),
@@ -93,6 +95,19 @@ def read(
     else:
         _carry(previous, status)
     return status
+
+
+def _unsettled(previous: dict[str, Any]) -> bool:
+    """The tunnel is up but the last BGP tables showed no session, or one not Established: read
+    them again now rather than a cadence later (a session comes up seconds after its tunnel, so
+    the read started when the tunnel came back often still sees it Idle). The write budget and
+    the one-read-in-flight rule still bound how often."""
+    from monitor.serialize import end_from_dict
+
+    if not (previous.get("details") or {}).get("bgp_read_at"):
+        return False
+    peers = end_from_dict(previous).bgp_peers
+    return not peers or any(peer.state != BgpState.ESTABLISHED for peer in peers)
 
 
 def _carry(previous: dict[str, Any], status: EndStatus) -> None:

@@ -18,6 +18,14 @@ from wizard.models import RunKind, RunStatus, Site
 from wizard.services import azure_client, pfsense_client
 
 
+@pytest.fixture(autouse=True)
+def unpaced_bgp_starts(settings):
+    """These tests poll a few cycles within a second: the monitor's ARM write budget (5/s, and a
+    BGP read costs 3 POSTs) would hold back a re-read that real polls, a minute apart, always get.
+    Pacing itself is tested in test_pace.py."""
+    settings.S2SVPN_ARM_WRITES_PER_S = 1000.0
+
+
 def poll(site: Site) -> Snapshot:
     poller.run_cycle([site.pk])
     return Snapshot.objects.get(site=site)
