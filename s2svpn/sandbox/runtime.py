@@ -95,10 +95,13 @@ def start_sandboxes(
     lab: bool = False,
     arm_role: dict[str, Any] | str | Path | None = None,
     time_scale: float = 1.0,
+    seed: bool = True,
 ) -> Sandboxes:
     """Both sandboxes around one World; ``arm_role`` (a role definition or a path to its JSON)
     makes the ARM sandbox enforce it as ARM would (:mod:`s2svpn.sandbox.arm.authz`);
-    ``time_scale`` runs the profile's durations faster (0.01: 100 times)."""
+    ``time_scale`` runs the profile's durations faster (0.01: 100 times); ``seed=False`` starts
+    a fresh subscription without the canonical resource group and VNet (a configuration of the
+    stand-in, not a branch of the product: the wizard then offers to create both)."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     if lab:
@@ -117,7 +120,8 @@ def start_sandboxes(
         arm.timing.gateway_seconds = gateway_seconds
     arm.timing.time_scale = time_scale
     arm.start()
-    seed_canonical(arm)
+    if seed:
+        seed_canonical(arm)
     install, apply = PFSENSE_TIMING.get(profile, PFSENSE_TIMING["default"])
     pfsense = PfSenseSandbox(
         state_dir / "pfsense",

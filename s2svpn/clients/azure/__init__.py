@@ -14,7 +14,8 @@ sends the PUT and returns; callers re-check with :meth:`AzureVpnClient.get_gatew
 The modules: ``session`` (the SDK client and the one read / save / delete mechanism), ``errors``
 (Azure's refusals in plain words), ``models`` and ``parse`` (our dataclasses from Azure's JSON),
 ``resources`` (VNets, GatewaySubnet, public IPs, local network gateway, deletes), ``gateway``,
-``connection`` and ``bgp`` (BGP reads and the monitor's reading).
+``connection`` and ``bgp`` (BGP reads and the monitor's reading), ``groups`` (the resource group
+and VNet s2svpn creates when they are missing, an address space added to a full VNet).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 from s2svpn.clients.azure.bgp import BgpReads
 from s2svpn.clients.azure.errors import HINTS, TRANSIENT_CODES, missing_permission, translate
 from s2svpn.clients.azure.gateway import Gateways
+from s2svpn.clients.azure.groups import GroupsAndVnets, ResourceGroup
 from s2svpn.clients.azure.models import (
     BGP_STATES,
     CONNECTION_STATES,
@@ -61,6 +63,7 @@ __all__ = [
     "Gateway",
     "LocalGateway",
     "PublicIp",
+    "ResourceGroup",
     "Subnet",
     "VNet",
     "_StaticToken",
@@ -79,5 +82,5 @@ __all__ = [
 ]
 
 
-class AzureVpnClient(BgpReads, Gateways, NetworkResources):
+class AzureVpnClient(BgpReads, Gateways, NetworkResources, GroupsAndVnets):
     """The Azure half of a site, one subscription. Thread-safe as the SDK client is."""

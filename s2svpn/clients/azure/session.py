@@ -163,13 +163,20 @@ class ArmSession:
         )
 
     def _send(
-        self, what: str, method: str, url: str, *, missing_ok: bool = False, **params: str
+        self,
+        what: str,
+        method: str,
+        url: str,
+        *,
+        missing_ok: bool = False,
+        body: Any = None,
+        **params: str,
     ) -> HttpResponse:
-        """One read through the SDK's pipeline (credential, retries, logging) without its
+        """One request through the SDK's pipeline (credential, retries, logging) without its
         operation layer: the body stays JSON for our parsers, and a status poll costs a third
         less CPU. Azure's refusals are raised as the SDK would raise them (404 is returned
-        when ``missing_ok``)."""
-        request = HttpRequest(method, url, params=params or None)
+        when ``missing_ok``). ``body``: JSON to send (a PUT the SDK has no operation for)."""
+        request = HttpRequest(method, url, params=params or None, json=body)
         response = self._do(what, lambda: self._sdk.send_request(request, **self._call))
         status = response.status_code
         if status >= 400 and not (missing_ok and status == 404):

@@ -46,6 +46,11 @@ class Command(BaseCommand):
             help="Role definition JSON the ARM sandbox enforces (AuthorizationFailed as in ARM).",
         )
         parser.add_argument(
+            "--empty",
+            action="store_true",
+            help="A fresh subscription: no resource group and no VNet (the wizard creates them).",
+        )
+        parser.add_argument(
             "--lab",
             action="store_true",
             help="Back tunnel and BGP state with real strongSwan + FRR.",
@@ -64,6 +69,7 @@ class Command(BaseCommand):
             lab=options["lab"],
             arm_role=options["arm_role"] or None,
             time_scale=options["time_scale"],
+            seed=not options["empty"],
         )
         info = sandboxes.connection_info()
         path = sandboxes.write_connection_file(state_dir / "connection.json")

@@ -43,6 +43,7 @@ class Operations(ArmStore):
             rec["body"]["properties"]["provisioningState"] = "Succeeded"
             if rec["seg"] == "virtualNetworkGateways":
                 self._finish_gateway(rec)
+        changed = self._finish_group_deletes(now) or changed
         # Status URLs of finished operations stay valid for 15 minutes, plenty for any poller.
         # Swept at most every 30 s: a sweep per request would cost O(operations) each time.
         if now - getattr(self, "_swept_at", 0.0) > 30:

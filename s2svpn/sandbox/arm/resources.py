@@ -121,6 +121,8 @@ class Resources(ArmStore):
     def _refuse_in_use(self, rec: Record) -> None:
         seg, rid, name = rec["seg"], id_key(rec["body"]["id"]), rec["body"]["name"]
         live = [r for r in self._state["resources"].values() if r is not rec]
+        if seg == "virtualNetworks":
+            self._refuse_vnet_delete(rec)
         if seg == "subnets" and rec["body"]["properties"].get("ipConfigurations"):
             users = ", ".join(ref_id(r) for r in rec["body"]["properties"]["ipConfigurations"])
             raise bad(

@@ -61,6 +61,15 @@ class Routing(Authorization):
                 404, "SubscriptionNotFound", f"The subscription '{parts[1]}' could not be found."
             )
         self._authorize(method, path, parts)
+        if low[2:3] == ["resourcegroups"] and len(parts) <= 5:
+            if len(parts) == 3:
+                if method != "GET":
+                    raise self._method_not_allowed(method)
+                return self._list_groups(query, path)
+            if len(parts) == 4:
+                return self._resource_group(method, parts[3], payload)
+            if low[4] == "resources" and method == "GET":
+                return self._list_rg_resources(parts[3])
         if len(parts) >= 4 and low[2] == "providers" and low[3] == "microsoft.network":
             if low[4:] == ["virtualnetworks"] and method == "GET":
                 vnets = self._readable(
@@ -81,6 +90,8 @@ class Routing(Authorization):
         ):
             rg = parts[3]
             self._need_rg(rg)
+            if method in ("PUT", "POST"):
+                self._refuse_write_while_rg_deleting(rg)
             seg = SEGMENTS.get(low[6])
             if seg is None:
                 raise ArmError(
@@ -102,10 +113,8 @@ class Routing(Authorization):
             rest = low[8:]
             if seg == "virtualNetworks" and rest[:1] == ["subnets"] and len(rest) == 2:
                 return self._subnet(method, rg, name, parts[9], payload)
-            if seg == "virtualNetworks" and not rest:
-                if method != "GET":
-                    raise self._method_not_allowed(method)
-                return self._read(rg, seg, name)
+            if seg == "virtualNetworks" and not rest and method == "PUT":
+                return self._put_vnet(rg, name, payload)
             if seg == "virtualNetworkGateways" and len(rest) == 1:
                 return self._gateway_sub(method, rg, name, rest[0], query, path)
             if seg == "connections" and rest == ["sharedkey"]:

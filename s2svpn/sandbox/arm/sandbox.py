@@ -10,7 +10,7 @@ and https://learn.microsoft.com/rest/api/azure/#async-operations.
 The parts, one concern each: ``store`` (state file, ids, lookups), ``routing`` (requests to
 handlers), ``resources`` (PUT/DELETE, subnets, shared key), ``validate`` and ``gateways``
 (Azure's rules per type, gateway actions), ``operations`` (time and long-running operations),
-``bgp`` (BGP reads), ``world_link`` (the shared :class:`~s2svpn.sandbox.world.World`: the ARM
+``bgp`` (BGP reads), ``groups`` (resource groups, VNet PUTs), ``world_link`` (the shared :class:`~s2svpn.sandbox.world.World`: the ARM
 sandbox publishes its half as an ``AzureEnd`` and reads connection status back), ``authz`` (a role
 definition enforced as ARM does, off by default) and ``throttle`` (ARM's token buckets, on in the
 ``real`` profile); HTTP through the listener shared with the pfSense sandbox
@@ -33,6 +33,7 @@ from s2svpn.sandbox import armstate as rules
 from s2svpn.sandbox.arm.authz import PRINCIPAL, Role
 from s2svpn.sandbox.arm.bgp import BgpSimulation
 from s2svpn.sandbox.arm.gateways import Gateways
+from s2svpn.sandbox.arm.groups import Groups
 from s2svpn.sandbox.arm.operations import Operations
 from s2svpn.sandbox.arm.resources import Resources
 from s2svpn.sandbox.arm.routing import Routing
@@ -100,7 +101,9 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": []}}
 
 
-class ArmSandbox(Routing, Resources, Validation, Gateways, BgpSimulation, Operations, WorldLink):
+class ArmSandbox(
+    Routing, Resources, Groups, Validation, Gateways, BgpSimulation, Operations, WorldLink
+):
     """The ARM stand-in. ``start()`` serves HTTPS on ``host:port`` (0 = any free port)."""
 
     def __init__(
@@ -207,6 +210,12 @@ class ArmSandbox(Routing, Resources, Validation, Gateways, BgpSimulation, Operat
                     continue
                 out.append(self._render(rec))
             return out
+
+    def resource_groups(self) -> list[str]:
+        """The names of the subscription's resource groups (a delete in progress still counts)."""
+        with self._lock:
+            self._tick()
+            return sorted(r["name"] for r in self._state["resource_groups"].values())
 
     def seed_resource_group(self, rg: str, location: str = "westeurope") -> None:
         with self._lock:

@@ -150,6 +150,10 @@ class ArmStore:
             )
         return rec
 
+    def _finish_group_deletes(self, now: float) -> bool:
+        """Resource group deletes that are due (``groups``); True when one finished."""
+        return False
+
     @staticmethod
     def _method_not_allowed(method: str) -> ArmError:
         return ArmError(

@@ -45,6 +45,7 @@ class Validation(ArmStore):
         for ro in ("provisioningState", "resourceGuid"):
             props.pop(ro, None)
         check = {
+            "virtualNetworks": self._check_vnet,
             "publicIPAddresses": self._check_pip,
             "virtualNetworkGateways": self._check_gateway,
             "localNetworkGateways": self._check_lng,
