@@ -350,6 +350,9 @@ LOGGING = {
 S2SVPN_STEP_LEASE = env_float("S2SVPN_STEP_LEASE", 120.0)
 S2SVPN_STEP_MAX_ATTEMPTS = env_int("S2SVPN_STEP_MAX_ATTEMPTS", 8)
 S2SVPN_STEP_BACKOFF = env_float("S2SVPN_STEP_BACKOFF", 2.0)
+# A run holds its firewall for its whole push; one whose steps stop running for this long (its
+# workers are gone) loses it, so another site's push is not blocked for ever (wizard.firewall).
+S2SVPN_FIREWALL_LEASE = env_float("S2SVPN_FIREWALL_LEASE", 300.0)
 # How long the final check waits for the tunnel and BGP to come up before the run fails.
 S2SVPN_VERIFY_SECONDS = env_float("S2SVPN_VERIFY_SECONDS", 900.0)
 CELERY_BEAT_SCHEDULE = {

@@ -13,3 +13,10 @@ class WizardConfig(AppConfig):
 
         # The step code registers the plan of each run kind with the engine.
         import wizard.steps  # noqa: F401
+
+        # A run that ends, in any way, lets go of the firewall it held for its push.
+        from wizard.firewall import release_run
+        from wizard.models import Run
+        from wizard.signals import run_finished
+
+        run_finished.connect(release_run, sender=Run, dispatch_uid="wizard.firewall.release_run")

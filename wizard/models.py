@@ -288,8 +288,10 @@ class Step(models.Model):
 
 
 class FirewallLease(models.Model):
-    """One pfSense write at a time per firewall (the REST package does not serialise GUI and API
-    writers): a step holds the lease while it writes; an expired lease may be taken over."""
+    """One push at a time per firewall (the REST package does not serialise GUI and API writers,
+    and a push's checkpoint restore would undo another's writes): a run holds the lease from its
+    first pfSense write to its verified tunnel (``wizard.firewall``); an expired lease may be
+    taken over."""
 
     firewall = models.CharField(max_length=300, unique=True)
     holder = models.CharField(max_length=64, blank=True)

@@ -18,7 +18,6 @@ so a re-run after a crash only re-checks.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +27,7 @@ from s2svpn import activeactive, pfsense_push, pfsense_tunnels, preconditions
 from s2svpn.clients.errors import ClientError
 from wizard.context import StepContext
 from wizard.engine import register_plan
+from wizard.firewall import on_the_firewall
 from wizard.models import RunKind, Site
 from wizard.results import Done, StepSpec, Wait
 from wizard.step_helpers import (
@@ -153,49 +153,6 @@ def az_psk(ctx: StepContext) -> Done | Wait:
 
 
 # ---------------------------------------------------------------- pfSense steps
-
-
-class firewall_lease:
-    """Hold the per-firewall write lease for the duration of a pfSense step (or learn it is busy).
-
-    One atomic UPDATE takes it when free, expired or already ours, so two workers never write to
-    the same firewall at once, and a crashed worker's lease simply runs out.
-    """
-
-    def __init__(self, ctx: StepContext):
-        self.firewall = ctx.site.pfsense_url.rstrip("/").lower()
-        self.holder = f"step{ctx.step.pk}"
-        self.acquired = False
-
-    def __enter__(self) -> bool:
-        from datetime import timedelta
-
-        from django.db.models import Q
-        from django.utils import timezone
-
-        from wizard.models import FirewallLease
-
-        now = timezone.now()
-        FirewallLease.objects.get_or_create(firewall=self.firewall)
-        free = Q(holder="") | Q(until__lt=now) | Q(holder=self.holder)
-        self.acquired = bool(
-            FirewallLease.objects.filter(free, firewall=self.firewall).update(
-                holder=self.holder, until=now + timedelta(seconds=settings.S2SVPN_STEP_LEASE)
-            )
-        )
-        return self.acquired
-
-    def __exit__(self, *exc: object) -> None:
-        from wizard.models import FirewallLease
-
-        if self.acquired:
-            FirewallLease.objects.filter(firewall=self.firewall, holder=self.holder).update(
-                holder="", until=None
-            )
-
-
-def _firewall_busy() -> Wait:
-    return Wait(0.5, "another push to this firewall is in progress; waiting for it")
 
 
 def _pf_state(ctx: StepContext) -> dict[str, Any]:
@@ -553,19 +510,11 @@ def teardown_plan(site: Site) -> list[StepSpec]:
     return specs
 
 
-def _on_the_firewall(work: Callable[[StepContext], Done]) -> Callable[[StepContext], Done | Wait]:
-    """The step writes only while it holds its firewall's lease (one writer per firewall)."""
-
-    def step(ctx: StepContext) -> Done | Wait:
-        with firewall_lease(ctx) as acquired:
-            return work(ctx) if acquired else _firewall_busy()
-
-    step.__name__ = step.__qualname__ = work.__name__.lstrip("_")
-    return step
-
-
-pf_preflight = _on_the_firewall(_pf_preflight)
-pf_phase1 = _on_the_firewall(_pf_phase1)
-pf_frr = _on_the_firewall(_pf_frr)
-pf_rest = _on_the_firewall(_pf_rest)
-pf_teardown = _on_the_firewall(_pf_teardown)
+# Each firewall step runs only while its run holds the firewall (wizard.firewall): one push per
+# firewall at a time, from the preflight's checkpoint to the verified tunnel.
+pf_preflight = on_the_firewall(_pf_preflight)
+pf_phase1 = on_the_firewall(_pf_phase1)
+pf_frr = on_the_firewall(_pf_frr)
+pf_rest = on_the_firewall(_pf_rest)
+pf_teardown = on_the_firewall(_pf_teardown)
+verify = on_the_firewall(verify)

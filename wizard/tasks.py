@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
-from wizard import engine, watchdog
+from wizard import engine, firewall, watchdog
 
 
 def dispatch(run_id: int) -> None:
@@ -26,6 +26,8 @@ def advance_run(run_id: int) -> None:
 @shared_task(acks_late=True)
 def execute_step(step_id: int) -> None:
     outcome, seconds, run_id = engine.execute(step_id)
+    if run_id:
+        firewall.renew(run_id)  # the run is alive: it keeps the firewall it holds for its push
     if outcome == "recheck":
         execute_step.apply_async((step_id,), countdown=seconds)
     elif outcome == "advance" and run_id:

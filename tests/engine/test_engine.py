@@ -7,11 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from wizard import engine, runs, watchdog
+from wizard import engine, firewall, runs, watchdog
 from wizard.context import StepContext
 from wizard.models import Run, RunKind, Site, Step, StepState
 from wizard.signals import run_finished
-from wizard.steps import firewall_lease
 
 
 @pytest.fixture
@@ -103,12 +102,10 @@ def test_two_sites_on_one_firewall_never_write_to_it_at_once(site):
     step_a = Step.objects.get(pk=engine.advance(make_run(site).pk)[0])
     step_b = Step.objects.get(pk=engine.advance(make_run(other).pk)[0])
     ctx_a, ctx_b = StepContext(step_a), StepContext(step_b)
-    with firewall_lease(ctx_a) as got_a:
-        assert got_a
-        with firewall_lease(ctx_b) as got_b:
-            assert not got_b
-    with firewall_lease(ctx_b) as got_b:
-        assert got_b
+    assert firewall.take(ctx_a)
+    assert not firewall.take(ctx_b), "the same firewall, spelt differently"
+    firewall.put_down(ctx_a, done=True)  # no firewall step left in run a: the firewall is free
+    assert firewall.take(ctx_b)
 
 
 def test_rechecks_wait_for_the_expected_end_then_look_briskly_then_back_off():
