@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 BgpMode = Literal["azure_default", "apipa"]
 ConnectionMode = Literal["Default", "ResponderOnly", "InitiatorOnly"]
+SelfTraffic = Literal["explain", "lan_source"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ class SiteIntent:
     lan_prefixes: tuple[str, ...] = ("10.0.0.0/24", "192.168.2.0/24")
     firewall_scope: Literal["vnet", "any"] = "vnet"
     vti_descr: str = "AZUREVTI"
+    # Default BGP mode only: what to do about traffic pfSense itself sends into Azure (its VTI
+    # address lies inside the VNet, so replies stay in the VNet). "explain": leave it, the review
+    # says why; "lan_source": outbound NAT on the VTI sources it from the LAN address
+    # (s2svpn.pfsense_nat). The other fix, APIPA mode, is ``bgp_mode``.
+    self_traffic: SelfTraffic = "explain"
     # Phase 1 "My identifier" (pfSense myid_type/myid_data). The default is pfSense's own "My IP
     # address" (behind NAT: the private WAN address), which the seed tunnel showed real Azure
     # accepts. Override per site only when an Azure setup needs another identity, e.g.

@@ -27,6 +27,7 @@ from typing import Any
 from s2svpn.errors import InputError
 from s2svpn.intent import SiteIntent
 from s2svpn.pfsense_compare import FRR_SECTIONS, diff_fields, merge_frr
+from s2svpn.pfsense_nat import desired_mappings
 from s2svpn.pfsense_system import SYSTEM_KEYS, effective_maxmss, system_changes
 
 __all__ = [
@@ -74,6 +75,9 @@ class PfSenseDesired:
     # System settings the tunnel needs (``SYSTEM_KEYS``; no REST field exists for them): "Allow
     # APIPA" in APIPA mode and IPsec Advanced's maximum MSS; see :func:`system_changes`.
     system: dict = field(default_factory=dict)
+    # Outbound NAT mappings on the VTI (the user's fix for firewall-originated traffic, bodies
+    # without ``interface``: s2svpn.pfsense_nat); empty unless chosen.
+    nat: tuple[dict, ...] = ()
 
     @property
     def rules(self) -> tuple[dict, ...]:
@@ -89,6 +93,7 @@ class PfSenseDesired:
             "rules": list(self.rules),
             "frr": self.frr,
             "system": self.system,
+            "nat": list(self.nat),
         }
 
 
@@ -315,6 +320,7 @@ def desired_pfsense(
     system = {"maxmss": MSS, "no_apipa_block": intent.bgp_mode == "apipa"}
     return PfSenseDesired(
         system=system,
+        nat=desired_mappings(intent, transit.pfsense_ip),
         phase1=phase1,
         phase2=phase2,
         interface=interface,
@@ -361,6 +367,7 @@ CHECKPOINT_SECTIONS = (
     "system/no_apipa_block",
     "system/maxmss_enable",
     "system/maxmss",
+    "nat/outbound",  # outbound NAT mode + mappings (firewall-originated traffic, pfsense_nat)
 )
 _SECTION_LIST = "[" + ",".join(f'"{s}"' for s in CHECKPOINT_SECTIONS) + "]"
 

@@ -22,6 +22,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from s2svpn import pfsense_nat as nat_fix
 from s2svpn import pfsense_plan as plans
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import SiteIntent
@@ -53,6 +54,8 @@ _KIND_SUBSYSTEM = {
     "interface": "interfaces",
     "rule": "firewall",
     "frr": "frr",
+    "nat": "firewall",  # outbound NAT mappings and mode: live after a filter reload
+    "natmode": "firewall",
 }
 
 
@@ -62,7 +65,7 @@ class PushError(ClientError):
 
 @dataclass(frozen=True)
 class PlanItem:
-    kind: str  # system | phase1 | phase2 | interface | rule | frr
+    kind: str  # system | phase1 | phase2 | interface | rule | natmode | nat | frr
     key: str  # the stable key the object is found by
     action: str  # create | update | unchanged
     diff: dict  # {field: [now, wanted]} (secrets masked)
@@ -71,7 +74,9 @@ class PlanItem:
         return asdict(self)
 
 
-CARRIED_OVER = ("psk_salt", "psk_digest", "frr_owned", "installed_frr", "system_owned")
+CARRIED_OVER = (
+    *("psk_salt", "psk_digest", "frr_owned", "installed_frr", "system_owned", "nat_owned"),
+)
 FRR_INSTALL_DEADLINE = 900.0  # s: pkg_install() of pfSense-pkg-frr + frr9 + libyang2 on a slow box
 APPLY_PATIENCE = 3  # reads of a timed-out apply's state before applying again
 
@@ -178,6 +183,7 @@ def plan(client: Any, desired: PfSenseDesired, state: dict | None = None) -> lis
         else:
             diff = plans.diff_fields(client._for_api(rule), found)
             items.append(PlanItem("rule", rule["descr"], "update" if diff else "unchanged", diff))
+    items += [PlanItem(**i) for i in nat_fix.plan(client, desired.nat, (iface or {}).get("id"))]
 
     current = _frr_current(client)
     _, diff = plans.merge_frr(current, desired.frr, password="(generated)")
@@ -264,13 +270,16 @@ def write(
     state["reqid"], state["port"] = int(p2["reqid"]), port
 
     before = client.find_interface(port)
-    _, action = client.ensure_interface(desired.interface, port)
+    iface, action = client.ensure_interface(desired.interface, port)
     _record(state, "interface", port, action, _before(before, desired.interface))
 
     for rule in desired.rules:
         before = client.find_rule(rule["descr"])
         _, action = client.ensure_rule(rule)
         _record(state, "rule", rule["descr"], action, _before(before, rule))
+    descr = desired.phase1["descr"]
+    for kind, key, action, before in nat_fix.write(client, descr, desired.nat, iface["id"], state):
+        _record(state, kind, key, action, before)
 
     _write_frr(client, desired, state)
     return state
@@ -544,8 +553,8 @@ def rollback(client: Any, state: dict) -> dict:
 
 def _undo(client: Any, item: dict, state: dict) -> None:
     kind, key, action, before = item["kind"], item["key"], item["action"], item.get("before") or {}
-    if kind in ("frr", "system"):
-        return  # the FRR sections and system settings come back with the checkpoint restore
+    if kind in ("frr", "system", "nat", "natmode"):
+        return  # these sections (and the outbound NAT mode) come back with the checkpoint restore
     if action == "create":
         if kind == "rule":
             client.delete_rule(key)

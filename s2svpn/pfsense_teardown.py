@@ -1,6 +1,7 @@
 """Teardown on pfSense: remove exactly what s2svpn created for one site, give back what it changed.
 
-Order (reference/pfsense.md §4.8): IPsec-tab rules, FRR, the VTI interface, phase 2, phase 1, then
+Order (reference/pfsense.md §4.8): IPsec-tab rules, outbound NAT mappings (and the outbound NAT
+mode when s2svpn switched it: :mod:`s2svpn.pfsense_nat`), FRR, the VTI interface, phase 2, phase 1, then
 the system settings. With the push's ``state`` the FRR settings s2svpn added (networks, switches it
 turned on, the sections it created) and the system settings it changed are given back too; without
 it only objects carrying the site's description and its BGP neighbour are removed.
@@ -22,6 +23,7 @@ import copy
 import ipaddress
 from typing import Any
 
+from s2svpn import pfsense_nat
 from s2svpn import pfsense_plan as plans
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import SiteIntent
@@ -43,6 +45,7 @@ def teardown(client: Any, intent: SiteIntent, state: dict | None = None) -> list
                 removed.append(f"rule {rule['descr']}")
     if removed:
         client.apply_firewall()
+    removed += pfsense_nat.teardown(client, intent, state)  # applies the firewall itself
 
     try:
         current = client.read_frr_sections()

@@ -44,6 +44,10 @@ CONTRACT_PATH = (
 # A copy without the free-text descriptions ships with s2svpn, so the sandbox that `make run`
 # starts works where the shared fixtures are not beside the checkout.
 BUNDLED_PATH = Path(__file__).resolve().parent / "data" / "restapi-v2-contract.min.json"
+# Models the contract file does not cover (the outbound NAT mode and mappings), transcribed in
+# the same layout from pfrest/pfSense-pkg-RESTAPI Models/OutboundNATMode.inc and
+# Models/OutboundNATMapping.inc; merged in wherever the main file lacks them.
+SUPPLEMENT_PATH = Path(__file__).resolve().parent / "data" / "restapi-v2-contract-nat.json"
 
 
 def contract_path() -> Path:
@@ -56,7 +60,14 @@ def contract_path() -> Path:
     return CONTRACT_PATH if CONTRACT_PATH.exists() else BUNDLED_PATH
 
 
-__all__ = ["BUNDLED_PATH", "CONTRACT_PATH", "Context", "Contract", "ContractError"]
+__all__ = [
+    "BUNDLED_PATH",
+    "CONTRACT_PATH",
+    "SUPPLEMENT_PATH",
+    "Context",
+    "Contract",
+    "ContractError",
+]
 
 
 def _bounded(name: str, measure: float, low: Any, high: Any, validator: str, unit: str) -> None:
@@ -83,6 +94,11 @@ class Contract:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else contract_path()
         data = json.loads(self.path.read_text())
+        supplement = json.loads(SUPPLEMENT_PATH.read_text())
+        for name, model in supplement["models"].items():
+            data["models"].setdefault(name, model)
+        known = {e["url"] for e in data["endpoints"]}
+        data["endpoints"] += [e for e in supplement["endpoints"] if e["url"] not in known]
         self.data = data
         self.models: dict[str, dict] = data["models"]
         self.endpoints: list[dict] = data["endpoints"]
@@ -189,6 +205,8 @@ class Contract:
             value = obj.get(spec["name"])
             if spec.get("read_only") or value is None:
                 continue
+            if value == "" and spec.get("allow_empty"):
+                continue  # an allowed empty value skips the validators (as in _check_value)
             for check in spec.get("custom_validation") or []:
                 self._custom(model, spec, check, value, obj, ctx)
         return obj
@@ -406,6 +424,8 @@ class Contract:
             keywords = options.get("allowed_keywords") or []
             if item in keywords:
                 return
+            if _special_network_ok(str(item), options, ctx):
+                return
             if options.get("allow_interface") and (
                 item in set(ctx.interface_ids) or item in set(ctx.interfaces or ())
             ):
@@ -433,6 +453,20 @@ class Contract:
                 f"Field `{spec['name']}` failed: {check.get('rule', rid)}",
                 spec["name"],
             )
+
+
+def _special_network_ok(value: str, options: dict, ctx: Context) -> bool:
+    """SpecialNetworkField's ``allow_ipaddr`` / ``allow_subnet`` / ``allow_alias`` /
+    ``allow_interface_ip`` forms (RESTAPI Fields/SpecialNetworkField.inc), when declared."""
+    if options.get("allow_ipaddr") and is_ip(value):
+        return True
+    if options.get("allow_subnet") and is_subnet(value):
+        return True
+    if options.get("allow_interface_ip") and value.endswith(":ip"):
+        base = value[:-3]
+        return base in set(ctx.interface_ids) or base in set(ctx.interfaces or ())
+    # an alias name is accepted as written (the sandbox keeps no aliases: a guess)
+    return bool(options.get("allow_alias")) and bool(ALIAS.match(value)) and not value.isdigit()
 
 
 _DEFAULT: Contract | None = None

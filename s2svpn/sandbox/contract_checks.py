@@ -74,16 +74,30 @@ def _port_ok(value: Any, *, allow_range: bool, allow_alias: bool) -> bool:
     return allow_alias and bool(ALIAS.match(value))
 
 
-def _filter_address_ok(value: str, ctx: Context) -> bool:
-    value = value[1:] if value.startswith("!") else value
-    if value in ("any", "(self)", "l2tp", "pppoe"):
-        return True
-    if is_ip(value) or is_subnet(value):
-        return True
+def _filter_address_ok(value: str, ctx: Context, options: dict | None = None) -> bool:
+    """FilterAddressField's accepted forms; ``options`` are the field's ``allow_*`` flags
+    (RESTAPI Fields/FilterAddressField.inc; a flag the contract does not declare allows)."""
+    allow = {k: v for k, v in (options or {}).items() if k.startswith("allow_")}
+
+    def ok(flag: str) -> bool:
+        return bool(allow.get(flag, True))
+
+    if value.startswith("!"):
+        if not ok("allow_invert"):
+            return False
+        value = value[1:]
+    keywords = {"any": "allow_any", "(self)": "allow_self", "l2tp": "allow_l2tp"}
+    keywords["pppoe"] = "allow_pppoe"
+    if value in keywords:
+        return ok(keywords[value])
+    if is_subnet(value):
+        return ok("allow_subnet")
+    if is_ip(value):
+        return ok("allow_ipaddr")
     base = value[:-3] if value.endswith(":ip") else value
     if base in set(ctx.interface_ids) or base in set(ctx.interfaces or ()):
-        return True
-    return bool(ALIAS.match(value)) and not value.isdigit()
+        return ok("allow_interface_ip" if value.endswith(":ip") else "allow_interface")
+    return ok("allow_alias") and bool(ALIAS.match(value)) and not value.isdigit()
 
 
 def keylens_from_notes(notes: str | None) -> dict[str, list[int]]:
@@ -247,7 +261,17 @@ CUSTOM: dict[str, Callable[..., bool]] = {
         isinstance(v, list) and len(v) > 1 and not o.get("floating")
     ),
     "FILTER_RULE_ADDRESS_FIELD_WITH_INVERT_ANY": lambda v, *_: v == "!any",
-    "FILTER_ADDRESS_FIELD_INVALID": lambda v, o, c, *_: not _filter_address_ok(str(v), c),
+    "FILTER_ADDRESS_FIELD_INVALID": lambda v, o, c, s, *_: (
+        not _filter_address_ok(str(v), c, s.get("options"))
+    ),
+    "OUTBOUND_NAT_MAPPING_TARGET_SUBNET_TOO_LARGE_FOR_IPV4": lambda v, o, *_: (
+        is_ip(str(o.get("target") or ""), v6=False) and int(v) > 32
+    ),
+    "OUTBOUND_NAT_MAPPING_POOLOPTS_SET_WITHOUT_MULTI_HOST_TARGET": lambda v, o, *_: (
+        bool(v)
+        and not is_ip(str(o.get("target") or ""))
+        and not bool(ALIAS.match(str(o.get("target") or "")))
+    ),
     "FIREWALL_RULE_SYNPROXY_STATE_TYPE_WITH_NON_TCP_PROTOCOL": lambda v, o, *_: (
         v == "synproxy state" and o.get("protocol") != "tcp"
     ),

@@ -40,6 +40,7 @@ from s2svpn.sandbox.contract import Context, Contract, ContractError, default_co
 from s2svpn.sandbox.https import Listener, Reply
 from s2svpn.sandbox.pfsense_commands import CommandPrompt
 from s2svpn.sandbox.pfsense_config import ConfigModels
+from s2svpn.sandbox.pfsense_nat import OutboundNat
 from s2svpn.sandbox.pfsense_php import PhpRunner
 from s2svpn.sandbox.pfsense_state import (
     AVAILABLE_PACKAGES,
@@ -56,7 +57,7 @@ from s2svpn.sandbox.tls import make_ca
 from s2svpn.sandbox.world import World
 
 
-class PfSenseSandbox(ConfigModels, CommandPrompt, Status):
+class PfSenseSandbox(ConfigModels, OutboundNat, CommandPrompt, Status):
     """One simulated pfSense firewall (REST API v2) on ``host:port``."""
 
     def __init__(
@@ -266,6 +267,9 @@ class PfSenseSandbox(ConfigModels, CommandPrompt, Status):
             "/api/v2/firewall/rules": lambda m, q, b: self._many("FirewallRule", m),
             "/api/v2/firewall/rule": lambda m, q, b: self._one("FirewallRule", m, q, b),
             "/api/v2/firewall/apply": self._firewall_apply,
+            "/api/v2/firewall/nat/outbound/mode": self._nat_mode,
+            "/api/v2/firewall/nat/outbound/mappings": self._nat_mappings,
+            "/api/v2/firewall/nat/outbound/mapping": self._nat_mapping,
             "/api/v2/diagnostics/command_prompt": self._command_prompt,
             "/api/v2/diagnostics/config_history/revisions": self._revisions,
             "/api/v2/status/ipsec/sas": self._sas,

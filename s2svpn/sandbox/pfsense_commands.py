@@ -137,6 +137,7 @@ class CommandPrompt(PfSenseStore):
             self.state["running"]["interfaces"] = copy.deepcopy(self.config["interfaces"])
             self.state["running"]["filter"] = copy.deepcopy(self.config["filter"])
             self.state["running"]["system"] = copy.deepcopy(self.config.get("system") or {})
+            self.state["running"]["nat"] = copy.deepcopy(self.config.get("nat"))
             self.state["dirty"] = {"ipsec": False, "interfaces": [], "filter": False}
             if FRR_PACKAGE in self.state["packages"]:
                 self.state["running"]["frr"] = copy.deepcopy(self._frr_sections(self.config))
@@ -179,6 +180,7 @@ class CommandPrompt(PfSenseStore):
             elif event == "filter_configure":
                 self.state["running"]["system"] = copy.deepcopy(self.config.get("system") or {})
                 self.state["running"]["filter"] = copy.deepcopy(self.config["filter"])
+                self.state["running"]["nat"] = copy.deepcopy(self.config.get("nat"))
                 self.state["dirty"]["filter"] = False
             elif event == "frr_generate_config":
                 self._frr_generated()

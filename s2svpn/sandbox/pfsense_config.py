@@ -284,12 +284,17 @@ class ConfigModels(PfSenseStore):
             return {"applied": True, "pending_subsystems": []}
         if method == "POST":
             self._apply_filter()
+        # RESTAPI FirewallApply::FIREWALL_SUBSYSTEMS: natconf (outbound NAT mappings) counts too
         pending = ["filter"] if self.state["dirty"]["filter"] else []
+        pending += ["natconf"] if self.state["dirty"].get("natconf") else []
         return {"applied": not pending, "pending_subsystems": pending}
 
     def _apply_filter(self) -> None:
         # filter_configure() also reloads Allow APIPA and the maximum MSS (system/*)
         self.state["running"]["system"] = copy.deepcopy(self.config.get("system") or {})
         self.state["running"]["filter"] = copy.deepcopy(self.config["filter"])
+        # ... and the outbound NAT mode and mappings (filter_nat_rules_generate())
+        self.state["running"]["nat"] = copy.deepcopy(self.config.get("nat"))
         self.state["dirty"]["filter"] = False
+        self.state["dirty"]["natconf"] = False
         self._sync_world()

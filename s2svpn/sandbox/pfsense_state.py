@@ -134,6 +134,8 @@ def _initial_state(wan_ip: str, lan_ip: str, frr_installed: bool) -> dict:
             ]
         },
         "installedpackages": {},
+        # automatic outbound NAT, as on a fresh pfSense (s2svpn.sandbox.pfsense_nat)
+        "nat": {"outbound": {"mode": "automatic", "rule": []}},
         # pfSense's defaults: Allow APIPA off, no IPsec maximum MSS
         "system": {"hostname": "pfSense", "domain": "home.arpa"},
     }
@@ -161,6 +163,7 @@ def _initial_state(wan_ip: str, lan_ip: str, frr_installed: bool) -> dict:
             "interfaces": copy.deepcopy(config["interfaces"]),
             "filter": copy.deepcopy(config["filter"]),
             "system": copy.deepcopy(config["system"]),
+            "nat": copy.deepcopy(config["nat"]),
             "frr": None,
         },
         "files": {},

@@ -195,6 +195,41 @@ class FirewallObjects(PfSenseApi):
     def delete_phase1(self, descr: str) -> bool:
         return self._delete_found(self.find_phase1(descr=descr), "/api/v2/vpn/ipsec/phase1")
 
+    # ---- outbound NAT (s2svpn.pfsense_nat) -----------------------------------------------------
+    NAT_MODE = "/api/v2/firewall/nat/outbound/mode"
+    NAT_MAPPING = "/api/v2/firewall/nat/outbound/mapping"
+
+    def nat_mode(self) -> dict:
+        return self.request("GET", self.NAT_MODE) or {}
+
+    def set_nat_mode(self, mode: str) -> dict:
+        return self.request("PATCH", self.NAT_MODE, json_body={"mode": mode})
+
+    def nat_mappings(self) -> list[dict]:
+        return list(self.request("GET", "/api/v2/firewall/nat/outbound/mappings") or [])
+
+    def find_nat_mapping(self, descr: str) -> dict | None:
+        return next((m for m in self.nat_mappings() if m.get("descr") == descr), None)
+
+    def diff_nat_mapping(self, body: dict, found: dict) -> dict:
+        return plan.diff_fields(self._for_api(body), found)
+
+    def ensure_nat_mapping(self, body: dict) -> tuple[dict, str]:
+        return self._ensure(
+            self.find_nat_mapping(body["descr"]),
+            self._for_api(body),
+            self.NAT_MAPPING,
+            lambda fields: self._patch_found(
+                self.find_nat_mapping(body["descr"]),
+                f"Outbound NAT mapping '{body['descr']}'",
+                self.NAT_MAPPING,
+                fields,
+            ),
+        )
+
+    def delete_nat_mapping(self, descr: str) -> bool:
+        return self._delete_found(self.find_nat_mapping(descr), self.NAT_MAPPING)
+
     # ---- apply (each subsystem once per push) ---------------------------------------------------
     # An apply with ``async: false`` runs inline: ipsec_configure() rebuilds every VTI, an
     # interface apply reconfigures them; on a real firewall that can take well over 10 s.
