@@ -41,6 +41,12 @@ class SiteIntent:
     vnet_name: str = "vnet-hub"
     vnet_prefixes: tuple[str, ...] = ("172.16.0.0/16",)
     gateway_subnet_prefix: str = "172.16.19.224/27"
+    # What s2svpn creates besides the gateway's own resources: the VNet itself (with
+    # ``vnet_prefixes``; its resource group too when missing), or one prefix added to an existing
+    # VNet that has no free /27 for the GatewaySubnet. Teardown removes only what a run recorded
+    # as created (``Site.azure_ids``).
+    create_vnet: bool = False
+    vnet_added_prefix: str = ""
     # VPN gateway
     sku: str = "VpnGw1AZ"
     generation: str = "Generation1"

@@ -1,6 +1,7 @@
 """The step functions of each run kind: one run across both ends, ordered for speed.
 
-Provision (dependencies in brackets)::
+Provision (dependencies in brackets; a site that creates its resource group and VNet runs
+``wizard.vnet_steps`` first)::
 
     az_subnet ─┐
     az_pip ────┼─► az_gateway (start, then re-check; never holds a worker) ─┐
@@ -25,6 +26,7 @@ from django.db import transaction
 
 from s2svpn import activeactive, pfsense_push, pfsense_tunnels, preconditions
 from s2svpn.clients.errors import ClientError
+from wizard import vnet_steps
 from wizard.context import StepContext
 from wizard.engine import register_plan
 from wizard.firewall import on_the_firewall
@@ -389,11 +391,16 @@ def provision_plan(site: Site) -> list[StepSpec]:
     # applying it starts pfSense's initiation towards a public IP with nothing behind it
     rest_deps = ("pf_phase1", "pf_frr", "az_gateway")
     first = ("pf_check",)  # nothing is created (or billed) in Azure before pfSense is checked
+    # a resource group and VNet s2svpn creates (or an address space it adds) come first
+    created = vnet_steps.provision_specs(site, first)
+    in_group = ("az_rg",) if any(s.key == "az_rg" for s in created) else first
+    in_vnet = (created[-1].key,) if created else first
     return [
         StepSpec("pf_check", "pfsense", PF_CHECK_TITLE, pf_check),
-        StepSpec("az_subnet", "azure", "GatewaySubnet", az_subnet, first),
-        StepSpec("az_pip", "azure", "Public IP address", az_pip, first),
-        StepSpec("az_lng", "azure", "Local network gateway", az_lng, first),
+        *created,
+        StepSpec("az_subnet", "azure", "GatewaySubnet", az_subnet, in_vnet),
+        StepSpec("az_pip", "azure", "Public IP address", az_pip, in_group),
+        StepSpec("az_lng", "azure", "Local network gateway", az_lng, in_group),
         StepSpec("az_gateway", "azure", "VPN gateway", az_gateway, ("az_subnet", "az_pip")),
         *_pfsense_specs("az_pip", rest_deps),
         StepSpec("az_connection", "azure", "Connection", az_connection, ("az_gateway", "az_lng")),
@@ -507,7 +514,10 @@ def teardown_plan(site: Site) -> list[StepSpec]:
                 ("az_gateway",),
             )
         )
-    return specs
+    # then what s2svpn created for the site (only if it did): added address space, VNet, group
+    azure = tuple(s.key for s in specs if s.end == "azure")
+    subnet = ("az_subnet",) if "az_subnet" in azure else ("az_gateway",)
+    return specs + vnet_steps.teardown_specs(site, azure, subnet)
 
 
 # Each firewall step runs only while its run holds the firewall (wizard.firewall): one push per

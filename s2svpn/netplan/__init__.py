@@ -14,7 +14,8 @@ Vendor references:
 * pfSense VTI (a /30 is assumed for IPv4): reference/pfsense.md section 4.3 and section 9 item 14.
 
 The package: ``addresses`` (the refusal, Azure's ranges, IPv4 parsing, the GatewaySubnet), ``bgp``
-(BGP addressing, transit, peer and prefixes), ``check`` (the whole intent at once).
+(BGP addressing, transit, peer and prefixes), ``check`` (the whole intent at once), ``space``
+(address space for a VNet s2svpn creates or grows).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from s2svpn.netplan.bgp import (
 from s2svpn.netplan.check import (
     validate_intent,
 )
+from s2svpn.netplan.space import check_space, propose_space
 
 __all__ = [
     "APIPA_FIRST_TRANSIT",
@@ -51,7 +53,9 @@ __all__ = [
     "AddressError",
     "Transit",
     "azure_default_bgp_ip",
+    "check_space",
     "propose_gateway_subnet",
+    "propose_space",
     "transit_for",
     "transit_for_apipa",
     "transit_for_azure_default",

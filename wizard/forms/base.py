@@ -20,6 +20,8 @@ from wizard.models import Site
 FIELD_STEP = {
     "vnet_name": "vnet",
     "vnet_prefixes": "vnet",
+    "create_vnet": "vnet",
+    "vnet_added_prefix": "vnet",
     "gateway_subnet_prefix": "vnet",
     "gateway_subnet_name": "vnet",
     "sku": "gateway",
