@@ -18,6 +18,7 @@ last tables showed a session that was not Established.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,10 +27,10 @@ from django.core.cache import cache
 
 from monitor import pace
 from s2svpn.clients.azure.bgp import READS
-from s2svpn.clients.azure.models import CONNECTION_STATES
+from s2svpn.clients.azure.models import CONNECTION_STATES, onprem_bgp_ip
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import SiteIntent
-from s2svpn.status import BgpState, EndStatus, TunnelState
+from s2svpn.status import BgpPeer, BgpState, EndStatus, Route, TunnelState
 
 KEY = "s2svpn:monitor:bgp:{}"
 
@@ -90,11 +91,26 @@ def read(
         first=not previous, subscription=subscription.lower(),
     )  # fmt: skip
     if fresh is not None:
-        status.bgp_peers, status.learned_routes, status.advertised_routes = fresh
+        peers, status.learned_routes, status.advertised_routes = fresh
+        status.bgp_peers = with_prefixes_sent(peers, status.advertised_routes, intent)
         details["bgp_read_at"] = datetime.now(UTC).isoformat()
     else:
         _carry(previous, status)
     return status
+
+
+def with_prefixes_sent(peers: list[BgpPeer], advertised: list[Route], intent: SiteIntent):
+    """Azure's peers, the one at home with how many prefixes Azure sends it.
+
+    ``BgpPeerStatus`` has ``routesReceived`` but no sent count (azure-rest-api-specs,
+    specification/network/resource-manager/Microsoft.Network/stable/*/virtualNetworkGateway.json, definition ``BgpPeerStatus``: neighbor, asn, state,
+    connectedDuration, routesReceived, messagesSent, messagesReceived); the prefixes Azure sends a
+    peer are what ``getAdvertisedRoutes?peer=<that peer>`` lists, which the BGP reads ask for the
+    on-prem BGP address. Each prefix counts once (an active-active gateway lists it per instance).
+    """
+    home = onprem_bgp_ip(intent)
+    sent = len({route.prefix for route in advertised})
+    return [replace(p, prefixes_sent=sent) if p.neighbor == home else p for p in peers]
 
 
 def _unsettled(previous: dict[str, Any]) -> bool:
