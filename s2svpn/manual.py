@@ -169,6 +169,7 @@ def gui_instructions(
         "- Save, then Apply Changes. (With the default IPsec filter mode, VTI and BGP traffic "
         "is filtered on this tab, not on the VTI interface's tab.)",
         "",
+        *_nat_steps(d.nat, iface["descr"]),
         "## 5. Services > FRR Global/Zebra and Services > FRR > BGP",
         "",
         "- Install the FRR package first if needed (System > Package Manager > `pfSense-pkg-frr`).",
@@ -219,6 +220,36 @@ def _system_steps(system: dict) -> list[str]:
     return lines
 
 
+def _nat_steps(mappings: tuple[dict, ...], vti: str) -> list[str]:
+    """Firewall > NAT > Outbound, when the site sources the firewall's own traffic to Azure from
+    its LAN address (s2svpn.pfsense_nat: manual mappings act only in Hybrid or Manual mode, and
+    the translation must be the address itself: "Interface Address" would be the VTI's)."""
+    if not mappings:
+        return []
+    lines = [
+        "## 4a. Firewall > NAT > Outbound",
+        "",
+        "- Mode: if it is Automatic, choose Hybrid Outbound NAT rule generation and Save "
+        "(pfSense ignores the mapping below in Automatic mode). Leave Hybrid or Manual as it is; "
+        "with outbound NAT Disabled the mapping does nothing.",
+    ]
+    for m in mappings:
+        source, destination = m["source"].split("/"), m["destination"].split("/")
+        lines.append(
+            f"- Add a mapping: Interface `{vti}`, Address Family IPv4, Protocol any, Source "
+            f"Network or Alias `{source[0]}` / `{source[1]}`, Destination Network or Alias "
+            f"`{destination[0]}` / `{destination[1]}`, Translation Address Network or Alias "
+            f"`{m['target']}` / `{m['target_subnet']}` (not Interface Address: that is the "
+            f"tunnel's own address), Description `{m['descr']}`."
+        )
+    lines += [
+        "- Save, then Apply Changes. pfSense's own traffic to the VNet (DNS, NTP, ping) now "
+        "leaves the tunnel from the LAN address, so the reply comes back through the tunnel.",
+        "",
+    ]
+    return lines
+
+
 # ---- config.xml ---------------------------------------------------------------------------------
 def _text(parent: ET.Element, tag: str, value: Any) -> ET.Element:
     element = ET.SubElement(parent, tag)
@@ -260,6 +291,18 @@ def config_xml_fragment(
         _text(system, "no_apipa_block", "yes")
     _text(system, "maxmss_enable", "yes")
     _text(system, "maxmss", d.system["maxmss"])
+
+    if d.nat:
+        outbound = ET.SubElement(ET.SubElement(root, "nat"), "outbound")
+        _text(outbound, "mode", "hybrid")  # only if it is automatic now (see the GUI steps)
+        for m in d.nat:
+            element = ET.SubElement(outbound, "rule")
+            _text(element, "interface", interface_id)
+            _text(ET.SubElement(element, "source"), "network", m["source"])
+            _text(ET.SubElement(element, "destination"), "network", m["destination"])
+            _text(element, "target", m["target"])
+            _text(element, "target_subnet", m["target_subnet"])
+            _text(element, "descr", m["descr"])
 
     filt = ET.SubElement(root, "filter")
     for rule in d.rules:

@@ -5,7 +5,7 @@ provisioning run checks the same before its first billable Azure write, so a pfS
 never leaves a half-built (and billed) VPN gateway behind. A conflict's ``message`` is written
 for the person using the app; ``field`` is the :class:`~s2svpn.intent.SiteIntent` field that
 resolves it (the wizard links to the step that holds it); ``kind`` is the pfSense object it
-belongs to (``phase1``, ``phase2``, ``interface``, ``rule``, ``frr``, or "" for the firewall as a
+belongs to (``phase1``, ``phase2``, ``interface``, ``rule``, ``nat``, ``frr``, or "" for the firewall as a
 whole).
 
 Pure: takes a pfSense client (``preflight``, the finders the push plan uses), no Django.
@@ -29,6 +29,7 @@ FIELD_KIND = {
     "azure_apipa_ip": "interface",
     "onprem_apipa_ip": "interface",
     "wan_interface": "phase1",
+    "self_traffic": "nat",  # outbound NAT disabled: the chosen fix cannot work (pfsense_nat)
 }
 # Stand-in for Azure's public IP before it exists (TEST-NET-1: never a real peer).
 PENDING_PUBLIC_IP = "192.0.2.1"

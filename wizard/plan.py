@@ -270,6 +270,7 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
             )
         )
     objects += _system_objects(desired.system, "reuse" if again == "reuse" else "update")
+    objects += _nat_objects(desired.nat, intent, again)
     bgp = desired.frr["frrbgp"]
     neighbor = desired.frr["frrbgpneighbors"][0]
     objects.append(
@@ -333,12 +334,56 @@ def _system_objects(system: dict[str, Any], action: Action) -> list[PlanObject]:
     return objects
 
 
+def _nat_objects(mappings: tuple[dict, ...], intent: SiteIntent, again: Action) -> list[PlanObject]:
+    """The outbound NAT fix for firewall-originated traffic (s2svpn.pfsense_nat), when chosen."""
+    from s2svpn.pfsense_nat import MODE_REASON
+
+    if not mappings:
+        return []
+    objects = [
+        PlanObject(
+            "pfsense",
+            "System setting",
+            "Outbound NAT mode",
+            {
+                "where": "Firewall > NAT > Outbound",
+                "change": "Automatic -> Hybrid (Hybrid or Manual stay as they are)",
+                "why": MODE_REASON,
+            },
+            "reuse" if again == "reuse" else "update",
+        )
+    ]
+    for m in mappings:
+        objects.append(
+            PlanObject(
+                "pfsense",
+                "Outbound NAT mapping",
+                m["descr"],
+                {
+                    "interface": f"{intent.vti_descr} (the VTI)",
+                    "source": m["source"],
+                    "destination": m["destination"],
+                    "translation": f"{m['target']}/{m['target_subnet']} (LAN address)",
+                },
+                again,
+            )
+        )
+    return objects
+
+
 SELF_TRAFFIC_NOTE = (
     "Default BGP mode: pfSense's tunnel address {address} lies inside the VNet, so traffic the "
     "firewall itself sends into Azure (DNS to an Azure resolver, NTP, a ping from Diagnostics, "
     "gateway monitoring) gets its reply delivered inside the VNet instead of through the tunnel; "
     "LAN clients are unaffected. To fix it choose APIPA BGP addresses for this site (the tunnel "
-    "then uses 169.254.x.x, outside the VNet), or source such traffic from the LAN address."
+    "then uses 169.254.x.x, outside the VNet), or source such traffic from the LAN address "
+    "(both offered in the pfSense step)."
+)
+SELF_TRAFFIC_FIXED = (
+    "Default BGP mode: pfSense's tunnel address {address} lies inside the VNet, so traffic the "
+    "firewall itself sends into Azure would get its reply inside the VNet; as chosen, an outbound "
+    "NAT mapping on the tunnel interface sources it from the LAN address {lan} instead, so the "
+    "reply comes back through the tunnel."
 )
 
 
@@ -400,7 +445,11 @@ def build_plan(site: Site, *, live: bool = False) -> Plan:
             transit = netplan.transit_for(intent, azure_bgp_ip(intent, facts))
         except (netplan.AddressError, ValueError):
             transit = None
-        if transit is not None:
+        if transit is not None and intent.self_traffic == "lan_source":
+            notes.append(
+                SELF_TRAFFIC_FIXED.format(address=transit.pfsense_ip, lan=intent.onprem_bgp_ip)
+            )
+        elif transit is not None:
             notes.append(SELF_TRAFFIC_NOTE.format(address=transit.pfsense_ip))
     if site.sandbox:
         notes.append("Sandbox site: both ends are local stand-ins; nothing is billed.")

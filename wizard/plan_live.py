@@ -28,6 +28,8 @@ PF_KIND = {
     "rule": "Firewall rule",
     "frr": "FRR BGP",
     "system": "System setting",
+    "natmode": "System setting",
+    "nat": "Outbound NAT mapping",
 }
 PF_SYSTEM_NAMES = {
     "no_apipa_block": "Allow APIPA",
@@ -114,14 +116,18 @@ def _pfsense_actions(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> L
                     out[(kind, name)] = "update" if name in changing else "reuse"
                 continue
             out[(kind, _pf_name(item, intent))] = PF_ACTION.get(item.action, "create")
+        if any(i.kind == "nat" for i in items):  # no natmode item: the mode already fits
+            out.setdefault(("System setting", "Outbound NAT mode"), "reuse")
         return out, found
 
     return _closing_call(services.pfsense_client(site), read)
 
 
 def _pf_name(item: Any, intent: SiteIntent) -> str:
-    if item.kind in ("phase1", "phase2", "rule"):
+    if item.kind in ("phase1", "phase2", "rule", "nat"):
         return item.key
+    if item.kind == "natmode":
+        return "Outbound NAT mode"
     return intent.vti_descr if item.kind == "interface" else f"AS {intent.onprem_asn}"
 
 

@@ -561,3 +561,25 @@ def test_the_slug_of_a_provisioned_site_cannot_change(alice, draft):
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.slug == "home"
+
+
+def test_the_pfsense_step_offers_the_fix_for_the_firewalls_own_traffic(alice, draft):
+    html = alice.get(step_url(draft, "pfsense")).content.decode()
+    assert "Source it from the LAN address" in html and "Switch this site to APIPA" in html
+    response = alice.post(step_url(draft, "pfsense"), {**PFSENSE_OK, "self_traffic": "lan_source"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.get_intent().self_traffic == "lan_source"
+    assert draft.get_intent().bgp_mode == "azure_default"
+
+
+def test_choosing_apipa_for_the_firewalls_own_traffic_switches_the_bgp_mode(alice, draft):
+    response = alice.post(step_url(draft, "pfsense"), {**PFSENSE_OK, "self_traffic": "apipa"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    intent = draft.get_intent()
+    assert (intent.bgp_mode, intent.self_traffic) == ("apipa", "explain")
+    assert intent.onprem_bgp_ip == intent.onprem_apipa_ip == "169.254.21.1"
+    assert intent.azure_apipa_ip == "169.254.21.2"
+    html = alice.get(step_url(draft, "pfsense")).content.decode()
+    assert "Source it from the LAN address" not in html  # APIPA: nothing left to fix

@@ -44,6 +44,7 @@ FIELD_STEP = {
     "lan_prefixes": "pfsense",
     "firewall_scope": "pfsense",
     "vti_descr": "pfsense",
+    "self_traffic": "pfsense",
     "behind_nat": "nat",
     "ports_forwarded": "nat",
 }

@@ -17,7 +17,8 @@ from s2svpn import asn as asn_rules
 from s2svpn.dns import DnsError, DnsResult, resolve_endpoint
 from s2svpn.intent import SiteIntent
 from wizard.forms.base import StepForm, answer, set_wizard_data, store, wizard_data
-from wizard.models import Site, SiteStatus
+from wizard.forms.pfsense import apipa_taken
+from wizard.models import Site
 
 
 def _public_ipv4(text: str) -> str:
@@ -255,24 +256,6 @@ def firewall_bgp(site: Site) -> tuple[int | None, str]:
     """(AS, router id) FRR runs on the site's pfSense, as the wizard last read it."""
     snap = wizard_data(site).get("pfsense") or {}
     return snap.get("bgp_asn"), str(snap.get("router_id") or "")
-
-
-def apipa_taken(site: Site) -> list[str]:
-    """APIPA addresses other sites use on the same firewall (their choices, and the tunnel
-    interfaces' addresses the firewall reported), so each site gets its own /30."""
-    from wizard.forms.pfsense import same_firewall
-
-    taken = []
-    for other in same_firewall(site):
-        intent = other.get_intent()
-        if intent.bgp_mode == "apipa":
-            # both instances' addresses of an active-active site (s2svpn.activeactive)
-            taken += [intent.onprem_apipa_ip, *activeactive.apipa_azure_ips(intent)]
-            taken = [ip for ip in taken if ip]
-    vtis = (wizard_data(site).get("pfsense") or {}).get("vtis") or {}
-    own = site.get_intent().onprem_apipa_ip if site.status != SiteStatus.DRAFT else ""
-    taken += [ip for ip in vtis.values() if ip and ip != own and ip.startswith("169.254.")]
-    return taken
 
 
 def _apipa_initial(site: Site) -> dict[str, str]:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from contextlib import closing
+from contextlib import closing, suppress
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from netaddr import IPAddress, IPNetwork
 
-from s2svpn import netplan
+from s2svpn import activeactive, netplan
 from s2svpn.clients.errors import ClientError
 from wizard.forms.base import StepForm, answer, set_wizard_data, split_prefixes, store, wizard_data
-from wizard.models import Site
+from wizard.models import Site, SiteStatus
 
 if TYPE_CHECKING:
     from s2svpn.clients.pfsense import Preflight
@@ -49,6 +49,28 @@ class PfSenseForm(StepForm):
         max_length=22,
         help_text="Shown in Interfaces › Assignments; at most 22 letters, digits or underscores.",
     )
+    self_traffic = forms.ChoiceField(
+        label="pfSense's own traffic to Azure",
+        choices=(
+            ("explain", "Leave it as it is (LAN clients are unaffected)"),
+            (
+                "lan_source",
+                "Source it from the LAN address (an outbound NAT mapping on the tunnel "
+                "interface; outbound NAT switches from Automatic to Hybrid if needed)",
+            ),
+            (
+                "apipa",
+                "Switch this site to APIPA BGP addresses (the tunnel then uses 169.254.x.x, "
+                "outside the VNet; changes the on-prem BGP peer IP)",
+            ),
+        ),
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="In default BGP mode pfSense's tunnel address lies inside the VNet, so the "
+        "replies to what the firewall itself sends into Azure (DNS to an Azure resolver, NTP, a "
+        "Diagnostics ping, gateway monitoring) are delivered inside the VNet, not through the "
+        "tunnel.",
+    )
     install_frr = forms.BooleanField(
         label="Install the FRR package if it is missing",
         required=False,
@@ -65,6 +87,8 @@ class PfSenseForm(StepForm):
                 choices=[(i, i) for i in interfaces],
                 help_text=self.fields["wan_interface"].help_text,
             )
+        if self.site.get_intent().bgp_mode == "apipa":
+            del self.fields["self_traffic"]  # the tunnel address is outside the VNet already
         taken = vti_names_taken(self.site)
         if taken:
             self.fields[
@@ -79,6 +103,7 @@ class PfSenseForm(StepForm):
             "firewall_scope": answer(site, "firewall_scope"),
             "vti_descr": stored.get("vti_descr") or free_vti_name(vti_names_taken(site)),
             "install_frr": wizard_data(site).get("install_frr", True),
+            "self_traffic": answer(site, "self_traffic"),
         }
 
     def clean_vti_descr(self) -> str:
@@ -126,6 +151,12 @@ class PfSenseForm(StepForm):
                             f"Note: the BGP peer address {bgp} is in none of these prefixes; Azure "
                             "reaches it through the tunnel only if pfSense holds it."
                         )
+        self.apipa = None
+        if data.get("self_traffic") == "apipa":
+            try:
+                self.apipa = netplan.transit_for_apipa(taken=apipa_taken(self.site))
+            except netplan.AddressError as exc:
+                self.err("self_traffic", exc.message)
         pre = wizard_data(self.site).get("pfsense") or {}
         if pre.get("frr_installed") is False and not data.get("install_frr"):
             self.err(
@@ -143,8 +174,28 @@ class PfSenseForm(StepForm):
             lan_prefixes=data["lan_prefixes"],
             firewall_scope=data["firewall_scope"],
             vti_descr=data["vti_descr"],
+            self_traffic="lan_source" if data.get("self_traffic") == "lan_source" else "explain",
         )
+        if self.apipa is not None:
+            switch_to_apipa(site, self.apipa)
         set_wizard_data(site, install_frr=bool(data.get("install_frr")))
+
+
+def switch_to_apipa(site: Site, transit: netplan.Transit) -> None:
+    """The APIPA fix chosen in this step: the LNG step's APIPA answers, with a free /30."""
+    values = {
+        "bgp_mode": "apipa",
+        "azure_apipa_ip": transit.azure_ip,
+        "onprem_apipa_ip": transit.pfsense_ip,
+        "onprem_bgp_ip": transit.pfsense_ip,
+        "azure_apipa_ip2": "",
+    }
+    if site.get_intent().active_active:  # instance 1's address, free on the firewall too
+        with suppress(netplan.AddressError):
+            values["azure_apipa_ip2"] = activeactive.second_apipa(
+                transit.network, apipa_taken(site)
+            ).azure_ip
+    store(site, **values)
 
 
 def _is_tunnel(interface: dict[str, Any]) -> bool:
@@ -242,3 +293,19 @@ def read_preflight(site: Site) -> dict[str, Any]:
 
 def extras(site: Site, form: PfSenseForm) -> dict[str, Any]:
     return {"preflight": wizard_data(site).get("pfsense") or {}}
+
+
+def apipa_taken(site: Site) -> list[str]:
+    """APIPA addresses other sites use on the same firewall (their choices, and the tunnel
+    interfaces' addresses the firewall reported), so each site gets its own /30."""
+    taken = []
+    for other in same_firewall(site):
+        intent = other.get_intent()
+        if intent.bgp_mode == "apipa":
+            # both instances' addresses of an active-active site (s2svpn.activeactive)
+            taken += [intent.onprem_apipa_ip, *activeactive.apipa_azure_ips(intent)]
+            taken = [ip for ip in taken if ip]
+    vtis = (wizard_data(site).get("pfsense") or {}).get("vtis") or {}
+    own = site.get_intent().onprem_apipa_ip if site.status != SiteStatus.DRAFT else ""
+    taken += [ip for ip in vtis.values() if ip and ip != own and ip.startswith("169.254.")]
+    return taken
