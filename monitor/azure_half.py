@@ -56,13 +56,14 @@ def _failed(err: ClientError) -> EndStatus:
 
 def read(
     client: Any,
-    site_id: int,
     intent: SiteIntent,
     previous: dict[str, Any],
     cadence: float,
+    state: dict[str, Any],
     subscription: str = "",
 ) -> EndStatus:
-    """One Azure reading; ``previous`` is the last stored Azure half (``{}`` if none)."""
+    """One Azure reading; ``previous`` is the last stored Azure half (``{}`` if none), ``state``
+    the site's BGP read state (:func:`load_states`), updated in place (:func:`save_states`)."""
     try:
         conn = client.get_connection(intent)
     except ClientError as err:
@@ -86,10 +87,9 @@ def read(
     )
     changed = (previous.get("details") or {}).get("connection_status") != conn.status
     changed = changed or (status.tunnel == TunnelState.UP and _unsettled(previous))
-    fresh = _bgp(
-        client, site_id, intent, changed, cadence, details,
-        first=not previous, subscription=subscription.lower(),
-    )  # fmt: skip
+    if not previous:
+        state.clear()  # a site's first poll: whatever an earlier site with its id left
+    fresh = _bgp(client, intent, changed, cadence, details, state, subscription.lower())
     if fresh is not None:
         peers, status.learned_routes, status.advertised_routes = fresh
         status.bgp_peers = with_prefixes_sent(peers, status.advertised_routes, intent)
@@ -141,32 +141,42 @@ def _carry(previous: dict[str, Any], status: EndStatus) -> None:
 
 def _bgp(
     client: Any,
-    site_id: int,
     intent: SiteIntent,
     changed: bool,
     cadence: float,
     details: dict[str, Any],
-    *,
-    first: bool,
+    state: dict[str, Any],
     subscription: str,
 ) -> tuple[list, list, list] | None:
     """Fresh BGP tables if a read finished now; else ``None`` (started, pending, not due, failed).
 
-    The cache keeps ``{"started", "reads"?, "next"?, "error"?}`` per site; the last error stays
-    in the reading (``details["bgp_error"]``) until fresh tables arrive. A site's first poll
-    forgets whatever an earlier site with its id left in the cache."""
-    key = KEY.format(site_id)
-    state = {} if first else cache.get(key) or {}
+    ``state`` is ``{"started", "reads"?, "next"?, "error"?}``; the last error stays in the
+    reading (``details["bgp_error"]``) until fresh tables arrive."""
     result = _advance(client, intent, state, changed, cadence, subscription)
     if result is None:
-        cache.set(key, state, timeout=None)
         if state.get("reads"):
             details["bgp_pending_since"] = state["started"]
         if state.get("error"):
             details["bgp_error"] = state["error"]
         return None
-    cache.set(key, {"started": state["started"]}, timeout=None)
+    started = state["started"]
+    state.clear()
+    state["started"] = started
     return result["peers"], result["learned"], result["advertised"]
+
+
+def load_states(site_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Every site's BGP read state (``{}`` when none), in one cache round trip."""
+    found = cache.get_many([KEY.format(pk) for pk in site_ids])
+    return {pk: dict(found.get(KEY.format(pk)) or {}) for pk in site_ids}
+
+
+def save_states(states: dict[int, dict[str, Any]], before: dict[int, dict[str, Any]]) -> None:
+    """Store the states that changed since :func:`load_states` (one round trip; most sites'
+    state does not change between their BGP reads)."""
+    changed = {KEY.format(pk): state for pk, state in states.items() if state != before.get(pk)}
+    if changed:
+        cache.set_many(changed, timeout=None)
 
 
 def _advance(

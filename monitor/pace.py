@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -59,14 +60,7 @@ class Budget:
                 continue
             window = int(now / WINDOW)
             key = f"s2svpn:arm:{self.subscription}:{kind}:{window}"
-            cache.add(key, 0, timeout=10)
-            try:
-                used = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                continue
-            if used <= per_window:
-                if kind == "reads":
-                    _incr(COUNT_READS)
+            if _spend(key, 1, per_window, undo=False, count=COUNT_READS if kind == "reads" else ""):
                 return
             time.sleep(max(0.0, (window + 1) * WINDOW - time.time()))
 
@@ -77,14 +71,7 @@ class Budget:
         window = max(WINDOW, n / rate)  # a window that holds n at this rate
         per_window = max(n, math.floor(rate * window))
         key = f"s2svpn:arm:{self.subscription}:{kind}:{window:g}:{int(time.time() / window)}"
-        cache.add(key, 0, timeout=10)
-        try:
-            if cache.incr(key, n) <= per_window:
-                return True
-            cache.decr(key, n)
-        except ValueError:
-            pass
-        return False
+        return _spend(key, n, per_window, undo=True, count="")
 
     def remaining(self, value: str | None) -> None:
         """ARM's remaining reads: under the floor, hold reads until it has refilled past it."""
@@ -98,7 +85,74 @@ class Budget:
             )
 
 
+# The budget's bookkeeping runs for every ARM request of every poll: one round trip to Redis
+# (a script: count in the window, compare, count the read), on one client per process. Django's
+# RedisCache builds a new ``redis.Redis`` for every call (registering its ~170 response callbacks
+# each time): with four calls per read that was the largest CPU cost of a poll after HTTP.
+_SPEND = """
+local n, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local used = redis.call('INCRBY', KEYS[1], n)
+if used == n then redis.call('EXPIRE', KEYS[1], 10) end
+if used <= limit then
+  if ARGV[4] == '1' then redis.call('INCRBY', KEYS[2], n) end
+  return 1
+end
+if ARGV[3] == '1' then redis.call('DECRBY', KEYS[1], n) end
+return 0
+"""
+_redis_lock = threading.Lock()
+_redis: dict[int, tuple[int, Any, Any, Any]] = {}  # id(backend) -> (pid, backend, client, script)
+
+
+def _script() -> tuple[Any, Any] | tuple[None, None]:
+    """(this process's Redis client of the cache, the spend script), or (None, None) when the
+    cache is not Redis. Django's cache backends are per thread; each keeps its own pool."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None, None
+    hit = _redis.get(id(backend))
+    if hit is None or hit[0] != os.getpid() or hit[1] is not backend:
+        client = backend._cache.get_client(write=True)  # its pool; reused from now on
+        hit = (os.getpid(), backend, client, client.register_script(_SPEND))
+        with _redis_lock:
+            _redis[id(backend)] = hit
+    return hit[2], hit[3]
+
+
+def _spend(key: str, n: int, limit: int, *, undo: bool, count: str) -> bool:
+    """Add ``n`` to the window ``key`` (kept 10 s); True if it stays within ``limit`` (then
+    ``count`` is raised by ``n`` too, if given); else False, taking ``n`` back when ``undo``."""
+    client, script = _script()
+    if client is None:
+        return _spend_cache(key, n, limit, undo=undo, count=count)
+    keys = [cache.make_and_validate_key(key), cache.make_and_validate_key(count or key)]
+    return bool(script(keys=keys, args=[n, limit, int(undo), int(bool(count))], client=client))
+
+
+def _spend_cache(key: str, n: int, limit: int, *, undo: bool, count: str) -> bool:
+    """:func:`_spend` through the cache's API (a cache that is not Redis)."""
+    cache.add(key, 0, timeout=10)
+    try:
+        used = cache.incr(key, n)
+    except ValueError:  # expired between add and incr
+        return False
+    if used <= limit:
+        if count:
+            _incr(count, n)
+        return True
+    if undo:
+        cache.decr(key, n)
+    return False
+
+
 def _incr(key: str, by: int = 1) -> None:
+    client = _script()[0]
+    if client is not None:
+        client.incrby(cache.make_and_validate_key(key), by)  # Django reads the integer back
+        return
     cache.add(key, 0, timeout=None)
     try:
         cache.incr(key, by)

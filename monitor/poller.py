@@ -72,7 +72,9 @@ def lro_interval() -> float:
 # Clients, one pair per site, reused between cycles
 
 
-def _fingerprint(site: Site) -> str:
+def _azure_fingerprint(site: Site) -> str:
+    """What an Azure client is made of: sites with the same credential, subscription and ARM
+    endpoint share one client (one SDK pipeline, one pool of kept-alive connections to ARM)."""
     parts = [
         site.azure_auth,
         site.tenant_id,
@@ -81,6 +83,12 @@ def _fingerprint(site: Site) -> str:
         site.subscription_id,
         site.arm_base_url,
         site.arm_ca_bundle,
+    ]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def _pfsense_fingerprint(site: Site) -> str:
+    parts = [
         site.pfsense_url,
         str(site.pfsense_api_key or ""),
         site.pfsense_ca_bundle,
@@ -90,29 +98,50 @@ def _fingerprint(site: Site) -> str:
 
 
 class ClientCache:
-    """``(site id, "azure" | "pfsense") -> (fingerprint, client)``; thread-safe.
+    """Clients reused between cycles; thread-safe.
 
-    Clients are built in the worker threads (building 1,000 SDK clients serially would cost the
-    cycle seconds) and reused while the site's connection settings stay the same.
+    Azure: one client per credential + subscription + ARM endpoint (``_azure_fingerprint``),
+    shared by every site of that subscription: its connections to ARM stay busy (so open) and
+    are reused across sites, instead of a TLS connection per site that the server may close
+    while the site waits for its next poll. pfSense: one client per site (every site is its own
+    firewall), rebuilt when the site's firewall settings change.
+
+    Clients are built in the worker threads (building 1,000 clients serially would cost the
+    cycle seconds).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._clients: dict[tuple[int, str], tuple[str, Any]] = {}
+        self._pfsense: dict[int, tuple[str, Any]] = {}
+        self._azure: dict[str, Any] = {}
+        self._building: dict[str, threading.Lock] = {}
 
     def client(self, site: Site, kind: str) -> Any:
-        key = _fingerprint(site)
+        if kind == "azure":
+            return self._shared_azure(site)
+        key = _pfsense_fingerprint(site)
         with self._lock:
-            hit = self._clients.get((site.pk, kind))
+            hit = self._pfsense.get(site.pk)
             if hit and hit[0] == key:
                 return hit[1]
-        build, name = (_build_azure, "Azure") if kind == "azure" else (_build_pfsense, "pfSense")
-        try:
-            client = build(site)
-        except Exception as err:  # a bad credential or CA bundle: that half is unknown
-            client = _Broken(f"cannot build the {name} client: {_safe(err)}")
+        client = _built(_build_pfsense, site, "pfSense")
         with self._lock:
-            self._clients[(site.pk, kind)] = (key, client)
+            self._pfsense[site.pk] = (key, client)
+        return client
+
+    def _shared_azure(self, site: Site) -> Any:
+        key = _azure_fingerprint(site)
+        with self._lock:
+            if key in self._azure:
+                return self._azure[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one thread builds it; the subscription's other sites wait for it
+            with self._lock:
+                if key in self._azure:
+                    return self._azure[key]
+            client = _built(_build_azure, site, "Azure")
+            with self._lock:
+                self._azure[key] = client
         return client
 
     def get(self, site: Site) -> tuple[Any, Any]:
@@ -120,12 +149,19 @@ class ClientCache:
 
     def forget(self, site_id: int) -> None:
         with self._lock:
-            for kind in ("azure", "pfsense"):
-                self._clients.pop((site_id, kind), None)
+            self._pfsense.pop(site_id, None)
 
     def clear(self) -> None:
         with self._lock:
-            self._clients.clear()
+            self._pfsense.clear()
+            self._azure.clear()
+
+
+def _built(build: Callable[[Site], Any], site: Site, name: str) -> Any:
+    try:
+        return build(site)
+    except Exception as err:  # a bad credential or CA bundle: that half is unknown
+        return _Broken(f"cannot build the {name} client: {_safe(err)}")
 
 
 def _safe(err: BaseException) -> str:
@@ -154,7 +190,13 @@ def _build_azure(site: Site) -> Any:
     # SDK pipeline's own request/response hooks; BGP reads are started and collected by
     # monitor.azure_half, never waited for.
     hooks = pace.Hooks(site.subscription_id or "")
-    return azure_client(site, timeout=timeout, polling_interval=lro_interval(), **hooks.kwargs())
+    return azure_client(
+        site,
+        timeout=timeout,
+        polling_interval=lro_interval(),
+        connections=poll_workers(),  # every poll thread may be reading this subscription
+        **hooks.kwargs(),
+    )
 
 
 def _build_pfsense(site: Site) -> Any:
@@ -242,6 +284,8 @@ def poll_sites(
     before = dict(
         Snapshot.objects.filter(site_id__in=[s.pk for s in sites]).values_list("site_id", "azure")
     )
+    bgp_before = azure_half.load_states([s.pk for s in sites])
+    bgp = {pk: dict(state) for pk, state in bgp_before.items()}
     timeout = timeout or poll_timeout()
     pool = ThreadPoolExecutor(
         max_workers=max(1, min(workers or poll_workers(), 3 * len(sites))),
@@ -264,10 +308,11 @@ def poll_sites(
                 lambda s=site, i=intent: activeactive_status.annotate_azure(
                     azure_half.read(
                         clients.client(s, "azure"),
-                        s.pk,
                         i,
                         before.get(s.pk) or {},
                         plan.bgp_cadence,
+                        bgp[s.pk],
+                        s.subscription_id or "",
                     ),
                     i,
                 ),
@@ -295,6 +340,7 @@ def poll_sites(
             if fd is not None:
                 dns = fd.result(timeout, cycle_end, "DNS", budget)
             readings.append(Reading(site.pk, azure_status, pf_status, dns, timezone.now()))
+        azure_half.save_states(bgp, bgp_before)
         _check_keys(pool, sites, readings, clients, time.monotonic() + timeout)
         return readings
     finally:

@@ -41,8 +41,23 @@ ARM_PUBLIC = "https://management.azure.com"
 _ERRORS = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
 
 
+class _PooledTransport(RequestsTransport):
+    """azure-core's requests transport keeping up to ``connections`` connections per host open
+    (requests' default is 10: a client shared by more threads than that opened and dropped a
+    connection, with its TLS handshake, for every request over ten at once)."""
+
+    def __init__(self, *, connections: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._connections = connections
+
+    def _init_session(self, session: Any) -> None:
+        super()._init_session(session)
+        for adapter in {id(a): a for a in session.adapters.values()}.values():
+            adapter.init_poolmanager(10, max(10, self._connections))
+
+
 def _transport(
-    base_url: str | None, verify: str | bool
+    base_url: str | None, verify: str | bool, connections: int = 10
 ) -> tuple[RequestsTransport, dict[str, str]]:
     """The SDK's requests transport with the environment read once, here, and the proxies for ARM.
 
@@ -58,7 +73,10 @@ def _transport(
         proxies = {}
     if verify is True:
         verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    return RequestsTransport(use_env_settings=False, connection_verify=verify), proxies
+    transport = _PooledTransport(
+        use_env_settings=False, connection_verify=verify, connections=connections
+    )
+    return transport, proxies
 
 
 class _StaticToken:
@@ -89,13 +107,14 @@ class ArmSession:
         polling_interval: float = 30,
         timeout: float = 30,
         lro_timeout: float = 900,
+        connections: int = 10,
         **sdk_kwargs: Any,
     ) -> None:
         kwargs: dict[str, Any] = {"polling_interval": polling_interval, **sdk_kwargs}
         if base_url:
             kwargs["base_url"] = base_url
         if "transport" not in kwargs:
-            kwargs["transport"], proxies = _transport(base_url, connection_verify)
+            kwargs["transport"], proxies = _transport(base_url, connection_verify, connections)
             if proxies:
                 kwargs.setdefault("proxies", proxies)
         self.subscription_id = subscription_id
