@@ -112,22 +112,40 @@ class ClientCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pfsense: dict[int, tuple[str, Any]] = {}
+        self._pfsense: dict[int, tuple[str, Any, dict[int, Any]]] = {}
         self._azure: dict[str, Any] = {}
         self._building: dict[str, threading.Lock] = {}
 
     def client(self, site: Site, kind: str) -> Any:
         if kind == "azure":
             return self._shared_azure(site)
+        return self._site_pfsense(site)[1]
+
+    def _site_pfsense(self, site: Site) -> tuple[str, Any, dict[int, Any]]:
         key = _pfsense_fingerprint(site)
         with self._lock:
             hit = self._pfsense.get(site.pk)
             if hit and hit[0] == key:
-                return hit[1]
-        client = _built(_build_pfsense, site, "pfSense")
+                return hit
+        entry = (key, _built(_build_pfsense, site, "pfSense"), {})
         with self._lock:
-            self._pfsense[site.pk] = (key, client)
-        return client
+            self._pfsense[site.pk] = entry
+        return entry
+
+    def pfsense_memos(self, site: Site) -> Callable[[int], Any]:
+        """Tunnel ``i``'s ``StatusMemo`` for the site's pfSense client (what it may reuse from
+        its last reading: configuration and BGP tables, for up to the configured BGP cadence);
+        new with each new client."""
+        from s2svpn.clients.pfsense.status import StatusMemo
+
+        memos = self._site_pfsense(site)[2]
+        max_age = azure_half.bgp_cadence()
+
+        def memo(index: int) -> Any:
+            with self._lock:
+                return memos.setdefault(index, StatusMemo(max_age=max_age))
+
+        return memo
 
     def _shared_azure(self, site: Site) -> Any:
         key = _azure_fingerprint(site)
@@ -173,7 +191,7 @@ class _Broken:
     def __init__(self, error: str) -> None:
         self.error = error
 
-    def read_status(self, intent: SiteIntent) -> EndStatus:
+    def read_status(self, intent: SiteIntent, memo: Any = None) -> EndStatus:
         return EndStatus(error=self.error)
 
     def get_connection(self, intent: SiteIntent) -> Any:
@@ -322,7 +340,7 @@ def poll_sites(
                 _read,
                 "pfSense",
                 lambda s=site, i=intent: activeactive_status.read_pfsense(
-                    clients.client(s, "pfsense"), i
+                    clients.client(s, "pfsense"), i, clients.pfsense_memos(s)
                 ),
             )
             fd = (

@@ -28,13 +28,19 @@ def _peer(peers: list[BgpPeer], neighbor: str) -> BgpPeer | None:
     return next((p for p in peers if p.neighbor == neighbor), None)
 
 
-def read_pfsense(client: Any, intent: SiteIntent) -> EndStatus:
-    """pfSense's reading of the site: both tunnels for an active-active site."""
+def read_pfsense(client: Any, intent: SiteIntent, memos: Any = None) -> EndStatus:
+    """pfSense's reading of the site: both tunnels for an active-active site. ``memos(i)`` gives
+    tunnel ``i``'s ``StatusMemo`` (the monitor's, kept between polls), if any."""
+
+    def read(tunnel: SiteIntent, index: int) -> EndStatus:
+        if memos is None:
+            return client.read_status(tunnel)
+        return client.read_status(tunnel, memos(index))
+
     if not intent.active_active:
-        return client.read_status(intent)
+        return read(intent, 0)
     readings = [
-        client.read_status(activeactive.tunnel_intent(intent, i))
-        for i in range(activeactive.INSTANCES)
+        read(activeactive.tunnel_intent(intent, i), i) for i in range(activeactive.INSTANCES)
     ]
     first = readings[0]
     if all(r.error for r in readings):

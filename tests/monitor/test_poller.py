@@ -79,3 +79,58 @@ def test_a_cycle_stores_a_snapshot_per_site(provisioned):
     result = poller.run_cycle()
     assert result.sites == 1
     assert Snapshot.objects.get(site=provisioned).verdict == "healthy"
+
+
+def _record_pfsense(boxes) -> list[str]:
+    """Every request the pfSense sandbox answers, as "METHOD path[ vtysh words]"."""
+    seen: list[str] = []
+    original = type(boxes.pfsense).handle
+
+    def handle(method, path, query, body, headers):
+        command = str((body or {}).get("command", "")) if isinstance(body, dict) else ""
+        words = " summary" if "summary" in command else " routes" if "routes" in command else ""
+        seen.append(f"{method} {path}{words}")
+        return original(boxes.pfsense, method, path, query, body, headers)
+
+    boxes.pfsense.handle = handle
+    return seen
+
+
+def test_a_healthy_firewall_is_read_with_two_requests_and_a_change_in_full_at_once(
+    provisioned, boxes
+):
+    """Between two polls of a healthy tunnel only the SAs and FRR's BGP summary are read again;
+    the configuration and the BGP tables (same prefix counts) are reused. When the tunnel goes
+    down the same poll reads everything again and shows Down."""
+    poller.CLIENTS.clear()
+    seen = _record_pfsense(boxes)
+    try:
+        first = poller.poll_sites([provisioned])[0].pfsense
+        full = list(seen)
+        seen.clear()
+        second = poller.poll_sites([provisioned])[0].pfsense
+        cheap = list(seen)
+        seen.clear()
+        with boxes.world.lock:  # Azure's only gateway instance stops: the tunnel goes down
+            boxes.world.stopped_instances.update(
+                ip for end in boxes.world.azure.values() for ip in end.gateway_public_ips
+            )
+        down = poller.poll_sites([provisioned])[0].pfsense
+        after = list(seen)
+    finally:
+        del boxes.pfsense.handle
+        boxes.world.stopped_instances.clear()
+    assert first.tunnel == TunnelState.UP and first.learned_routes, first
+    assert len(full) >= 6, full  # phase 1 and 2, FRR settings, SAs, summary, both tables
+    assert sorted(cheap) == [
+        "GET /api/v2/status/ipsec/sas",
+        "POST /api/v2/diagnostics/command_prompt summary",
+    ]
+    assert (second.tunnel, second.bgp_peers) == (first.tunnel, first.bgp_peers)
+    assert (second.learned_routes, second.advertised_routes) == (
+        first.learned_routes,
+        first.advertised_routes,
+    )
+    assert second.details == first.details
+    assert down.tunnel == TunnelState.DOWN, down
+    assert any("phase1" in request for request in after), after  # read again, in full
