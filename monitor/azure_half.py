@@ -91,7 +91,7 @@ def read(
         state.clear()  # a site's first poll: whatever an earlier site with its id left
     fresh = _bgp(client, intent, changed, cadence, details, state, subscription.lower())
     if fresh is not None:
-        peers, status.learned_routes, status.advertised_routes = fresh
+        peers, status.learned_routes, status.advertised_routes = _this_site(intent, *fresh)
         status.bgp_peers = with_prefixes_sent(peers, status.advertised_routes, intent)
         details["bgp_read_at"] = datetime.now(UTC).isoformat()
     else:
@@ -111,6 +111,25 @@ def with_prefixes_sent(peers: list[BgpPeer], advertised: list[Route], intent: Si
     home = onprem_bgp_ip(intent)
     sent = len({route.prefix for route in advertised})
     return [replace(p, prefixes_sent=sent) if p.neighbor == home else p for p in peers]
+
+
+def _this_site(
+    intent: SiteIntent, peers: list, learned: list, advertised: list
+) -> tuple[list, list, list]:
+    """The gateway's BGP tables as far as they are this site's: a gateway shared by several
+    homes (s2svpn.gateway_share) lists every home's session and the prefixes each advertises.
+    Other homes' peers, and the routes learned from them (next hop = that peer), are left out,
+    so one home's session or prefixes never colour another's status. When the site's own peer
+    is not in the table (not configured yet), nothing is left out."""
+    mine = onprem_bgp_ip(intent)
+    if not any(peer.neighbor == mine for peer in peers):
+        return peers, learned, advertised
+    others = {peer.neighbor for peer in peers} - {mine}
+    return (
+        [peer for peer in peers if peer.neighbor not in others],
+        [route for route in learned if route.next_hop not in others],
+        advertised,
+    )
 
 
 def _unsettled(previous: dict[str, Any]) -> bool:

@@ -35,6 +35,10 @@ _ACTIONS: tuple[tuple[str, str], ...] = (
     ("Microsoft.Network/virtualNetworkGateways/read", "follow the gateway build"),
     ("Microsoft.Network/virtualNetworkGateways/write", "create the VPN gateway"),
     ("Microsoft.Network/virtualNetworkGateways/delete", "remove the gateway (teardown)"),
+    (
+        "Microsoft.Network/virtualNetworkGateways/connections/read",
+        "list the gateway's connections: a gateway other homes still use is kept (teardown)",
+    ),
     ("Microsoft.Network/virtualNetworkGateways/reset/action", "Reset gateway (status page)"),
     (
         "Microsoft.Network/virtualNetworkGateways/getBgpPeerStatus/action",

@@ -47,7 +47,13 @@ class SiteIntent:
     # as created (``Site.azure_ids``).
     create_vnet: bool = False
     vnet_added_prefix: str = ""
-    # VPN gateway
+    # VPN gateway. ``existing_gateway``: the name of a VPN gateway that already serves the VNet
+    # (built by s2svpn for another site, or by the user) in ``resource_group``; the site adopts
+    # it and adds only its local network gateway and connection, and never changes or deletes
+    # the gateway, its public IPs or the GatewaySubnet. Empty: s2svpn builds (and owns)
+    # ``s2svpn-<slug>-vpngw`` with its public IP(s). The settings below then follow the adopted
+    # gateway (the wizard copies its SKU, ASN and active-active setting).
+    existing_gateway: str = ""
     sku: str = "VpnGw1AZ"
     generation: str = "Generation1"
     azure_asn: int = 65515
@@ -95,10 +101,19 @@ class SiteIntent:
     # ---- names of the Azure resources s2svpn creates (stable, derived from the slug) ----
     @property
     def gateway_name(self) -> str:
-        return f"s2svpn-{self.slug}-vpngw"
+        return self.existing_gateway or f"s2svpn-{self.slug}-vpngw"
+
+    @property
+    def owns_gateway(self) -> bool:
+        """Did (or will) s2svpn build the VPN gateway, its public IPs and GatewaySubnet for this
+        site? False when the site adopted a gateway that already existed."""
+        return not self.existing_gateway
 
     @property
     def public_ip_names(self) -> tuple[str, ...]:
+        """The public IPs s2svpn creates for the gateway it builds (none when adopting one)."""
+        if not self.owns_gateway:
+            return ()
         names = [f"s2svpn-{self.slug}-pip1"]
         if self.active_active:
             names.append(f"s2svpn-{self.slug}-pip2")

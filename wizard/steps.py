@@ -32,6 +32,7 @@ from wizard.engine import register_plan
 from wizard.firewall import on_the_firewall
 from wizard.models import RunKind, Site
 from wizard.results import Done, StepSpec, Wait
+from wizard.shared_steps import adopting, unless_shared
 from wizard.step_helpers import (
     azure_succeeded,
     failed_in_azure,
@@ -395,7 +396,7 @@ def provision_plan(site: Site) -> list[StepSpec]:
     created = vnet_steps.provision_specs(site, first)
     in_group = ("az_rg",) if any(s.key == "az_rg" for s in created) else first
     in_vnet = (created[-1].key,) if created else first
-    return [
+    specs = [
         StepSpec("pf_check", "pfsense", PF_CHECK_TITLE, pf_check),
         *created,
         StepSpec("az_subnet", "azure", "GatewaySubnet", az_subnet, in_vnet),
@@ -409,6 +410,8 @@ def provision_plan(site: Site) -> list[StepSpec]:
         ),
         StepSpec("verify", "both", VERIFY_TITLE, verify, ("az_psk", "pf_rest")),
     ]
+    # a VPN gateway that already serves the VNet: adopted as it is (wizard.shared_steps)
+    return specs if site.get_intent().owns_gateway else adopting(specs)
 
 
 # ---------------------------------------------------------------- push (pfSense only)
@@ -423,7 +426,12 @@ def _azure_facts(ctx: StepContext) -> Done | Wait:
             permanent=True,
             code="GatewayMissing",
         )
-    ips = [client.get_public_ip(ctx.intent, name).ip_address for name in ctx.intent.public_ip_names]
+    if ctx.intent.owns_gateway:
+        ips = [
+            client.get_public_ip(ctx.intent, name).ip_address for name in ctx.intent.public_ip_names
+        ]
+    else:  # an adopted gateway's IPs have names of their own
+        ips = [ip.ip_address for ip in client.gateway_public_ips(gateway)]
     bgp = list(
         gateway.custom_bgp_ips if ctx.intent.bgp_mode == "apipa" else gateway.default_bgp_ips
     )
@@ -493,14 +501,21 @@ def teardown_plan(site: Site) -> list[StepSpec]:
             "az_gateway",
             "azure",
             "Delete the VPN gateway",
-            _deleter("VPN gateway", "delete_gateway", "gateway"),
+            # kept while other connections use it (asked of Azure), or when adopted
+            unless_shared(
+                "VPN gateway", "gateway", _deleter("VPN gateway", "delete_gateway", "gateway")
+            ),
             ("az_connection",),
         ),
         StepSpec(
             "az_pip",
             "azure",
             "Delete the public IP address(es)",
-            _deleter("public IP", "delete_public_ips", "public_ip_"),
+            unless_shared(
+                "Public IP(s)",
+                "public_ip_",
+                _deleter("public IP", "delete_public_ips", "public_ip_"),
+            ),
             ("az_gateway",),
         ),
     ]
@@ -510,7 +525,11 @@ def teardown_plan(site: Site) -> list[StepSpec]:
                 "az_subnet",
                 "azure",
                 "Delete the GatewaySubnet",
-                _deleter("GatewaySubnet", "delete_gateway_subnet", "subnet"),
+                unless_shared(
+                    "GatewaySubnet",
+                    "subnet",
+                    _deleter("GatewaySubnet", "delete_gateway_subnet", "subnet"),
+                ),
                 ("az_gateway",),
             )
         )

@@ -238,7 +238,7 @@ class Status(PfSenseStore):
                     "remote_host": end.remote_gateway,
                     "remote_port": "4500",
                     "nat_remote": False,
-                    "nat_any": bool(self.world and self.world.nat.behind_nat),
+                    "nat_any": bool(self.world and self.world.nat_for(self.firewall_id).behind_nat),
                     "encr_alg": "AES_GCM_16" if "gcm" in enc else "AES_CBC",
                     "encr_keysize": keylen if "gcm" not in enc else 256,
                     "integ_alg": _INTEG.get(f"hmac_{hash_name}", ""),

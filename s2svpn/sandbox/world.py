@@ -120,6 +120,9 @@ class World:
         self.dns: dict[str, str] = {"home-s2s.example.net": "203.0.113.2"}
         self.nameservers: list[str] = []
         self.nat = NatRouter()
+        # Further homes, each behind a NAT router of its own, by firewall id (the pfSense
+        # sandbox's ``firewall_id``): several homes on one Azure gateway. Others use ``nat``.
+        self.homes: dict[str, NatRouter] = {}
         self.resolved: dict[str, str] = {}  # Azure's cached resolution per connection
         # reset_counter seen when each connection last resolved, and whether it was up last time
         self.resolved_at_reset: dict[str, int] = {}
@@ -135,6 +138,10 @@ class World:
 
             return lookup(name, self.nameservers)
         return self.dns.get(name, "")
+
+    def nat_for(self, firewall_key: str) -> NatRouter:
+        """The NAT router in front of a firewall (its end's key: ``<firewall_id>[#con<ikeid>]``)."""
+        return self.homes.get(firewall_key.split("#", 1)[0], self.nat)
 
     def set_azure(self, key: str, end: AzureEnd | None) -> None:
         self._publish(self.azure, key, end)
@@ -176,19 +183,32 @@ def crypto_of(end: PfSenseEnd) -> Any:
 
 
 def pair_firewall(world: World, azure: AzureEnd) -> tuple[str, PfSenseEnd] | tuple[None, None]:
-    """The firewall whose phase 1 remote gateway is one of the Azure gateway's public IPs."""
-    for key in sorted(world.pfsense):
-        end = world.pfsense[key]
-        if end.remote_gateway and end.remote_gateway in azure.gateway_public_ips:
-            return key, end
-    return None, None
+    """The firewall whose phase 1 remote gateway is one of the Azure gateway's public IPs.
+
+    Several homes on one gateway all point their phase 1 at it: Azure tells them apart by the
+    address of each connection's local network gateway (an IKE peer is its public address), so
+    the firewall at the home this connection's local network gateway names is preferred."""
+    found = [
+        (key, world.pfsense[key])
+        for key in sorted(world.pfsense)
+        if world.pfsense[key].remote_gateway
+        and world.pfsense[key].remote_gateway in azure.gateway_public_ips
+    ]
+    if len(found) > 1:
+        peer = world.resolved.get(azure.connection_id) or (
+            world.lookup(azure.lng_fqdn) if azure.lng_fqdn else azure.lng_ip
+        )
+        at_home = [(key, end) for key, end in found if home_address(world, end) == peer]
+        found = at_home or found
+    return found[0] if found else (None, None)
 
 
 def home_address(world: World, end: PfSenseEnd) -> str:
     """Where the internet sees the firewall: the NAT router's public IP, or its own WAN IP."""
-    if world.nat.behind_nat:
-        return world.nat.public_ip
-    return end.wan_public_ip or world.nat.public_ip
+    nat = world.nat_for(end.firewall_id)
+    if nat.behind_nat:
+        return nat.public_ip
+    return end.wan_public_ip or nat.public_ip
 
 
 def _link_local(address: str) -> bool:
@@ -246,7 +266,8 @@ def _initiation_reason(world: World, azure: AzureEnd, end: PfSenseEnd) -> str:
     pfsense_initiates = end.start_action in ("start", "")
     azure_answers = azure.connection_mode != "InitiatorOnly"
     azure_initiates = azure.connection_mode != "ResponderOnly"
-    reachable = not world.nat.behind_nat or world.nat.ports_forwarded
+    nat = world.nat_for(end.firewall_id)
+    reachable = not nat.behind_nat or nat.ports_forwarded
     if pfsense_initiates and azure_answers:
         return ""
     if azure_initiates and reachable:

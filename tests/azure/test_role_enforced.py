@@ -26,6 +26,7 @@ def life_cycle(client, intent) -> None:
     bgp = client.read_bgp(intent)  # monitor
     assert bgp["peers"] is not None
     client.reset_gateway(intent, wait=True)  # "Reset gateway" on the status page
+    assert [c.name for c in client.gateway_connections(intent)] == [intent.connection_name]
     for delete in (
         client.delete_connection,
         client.delete_local_gateway,

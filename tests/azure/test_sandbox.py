@@ -273,7 +273,7 @@ def test_resources_in_use_cannot_be_deleted(judge):
             intent.resource_group, intent.gateway_name
         ).result()
     )
-    assert code == "InUseVirtualNetworkGatewayCannotBeDeleted"
+    assert code == "VirtualNetworkGatewayCannotBeDeleted"
 
 
 def test_missing_resources_answer_404_in_the_arm_envelope(judge):

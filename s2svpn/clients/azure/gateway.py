@@ -11,12 +11,20 @@ from typing import Any
 
 from s2svpn.clients.azure.models import (
     IPCONFIG_NAMES,
+    Connection,
     Gateway,
+    PublicIp,
     custom_bgp_ips,
     custom_bgp_pairs,
     with_action,
 )
-from s2svpn.clients.azure.parse import GATEWAYS, parse_gateway
+from s2svpn.clients.azure.parse import (
+    GATEWAYS,
+    PUBLIC_IPS,
+    parse_connection,
+    parse_gateway,
+    wire,
+)
 from s2svpn.clients.azure.session import ArmSession
 from s2svpn.clients.errors import ClientError
 from s2svpn.intent import SiteIntent
@@ -115,6 +123,43 @@ class Gateways(ArmSession):
     def get_gateway(self, intent: SiteIntent) -> Gateway | None:
         """GET the gateway (provisioning state, BGP IPs, public IPs); ``None`` when absent."""
         return self._get(GATEWAYS, "the VPN gateway", (intent.resource_group, intent.gateway_name))
+
+    def gateway_connections(self, intent: SiteIntent) -> list[Connection]:
+        """Every connection that uses the gateway, whoever made it (other s2svpn sites, the
+        user's own): GET .../virtualNetworkGateways/{gw}/connections (the SDK's
+        ``virtual_network_gateways.list_connections``, operation
+        VirtualNetworkGateways_ListConnections in Azure/azure-rest-api-specs
+        specification/network/resource-manager/Microsoft.Network/stable/*/virtualNetworkGateway.json),
+        following ``nextLink``. An absent gateway has none."""
+        if self.get_gateway(intent) is None:
+            return []
+        ops = self._sdk.virtual_network_gateways
+        rg, name = intent.resource_group, intent.gateway_name
+        return self._do(
+            f"listing the connections of VPN gateway {name}",
+            lambda: [
+                parse_connection(wire(c)) for c in ops.list_connections(rg, name, **self._call)
+            ],
+        )
+
+    def gateway_public_ips(self, gateway: Gateway) -> list[PublicIp]:
+        """The gateway's public IP(s) in ipConfiguration order, read by their ids (an adopted
+        gateway's IPs have names of their own)."""
+        out = []
+        for pip_id in gateway.public_ip_ids:
+            parts = pip_id.strip("/").split("/")
+            # /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/publicIPAddresses/<name>
+            rg, name = parts[3], parts[-1]
+            found = self._get(PUBLIC_IPS, f"public IP {name}", (rg, name))
+            if found is None:
+                raise ClientError(
+                    f"Public IP {name} of VPN gateway {gateway.name} was not found; check the "
+                    "gateway in the Azure portal.",
+                    permanent=True,
+                    code="ResourceNotFound",
+                )
+            out.append(found)
+        return out
 
     def start_gateway(
         self, intent: SiteIntent, subnet_id: str, public_ip_ids: list[str] | tuple[str, ...]

@@ -150,8 +150,19 @@ class Resources(ArmStore):
                 and id_key(ref_id(r["body"]["properties"].get(ref))) == rid
             ]
             if users:
+                # A gateway with connections: ARM answers VirtualNetworkGatewayCannotBeDeleted,
+                # the code public deployment notes and scripts quote when a leftover connection
+                # blocked their gateway delete (found with the library's find_string; the HTTP
+                # status and message wording here are our guess). The local network gateway's
+                # code follows ARM's InUse<Type>CannotBeDeleted pattern (InUseSubnetCannotBeDeleted)
+                # and is a guess too.
+                code = (
+                    "VirtualNetworkGatewayCannotBeDeleted"
+                    if seg == "virtualNetworkGateways"
+                    else f"InUse{label.title().replace(' ', '')}CannotBeDeleted"
+                )
                 raise bad(
-                    f"InUse{label.title().replace(' ', '')}CannotBeDeleted",
+                    code,
                     f"{label} {name} is used by connection(s) {', '.join(users)} and cannot be "
                     "deleted. Delete the connections first.",
                 )

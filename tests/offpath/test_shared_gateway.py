@@ -1,0 +1,143 @@
+"""One Azure gateway, several homes (issue #15): a second home in the same VNet adopts the VPN
+gateway the first site built and adds only its local network gateway and connection; tearing
+down the site that built the gateway keeps the gateway (Azure still lists the other home's
+connection) and the other home stays Healthy.
+
+Real Celery worker on Redis, the real ARM sandbox and two pfSense sandboxes (one per home, each
+behind its own NAT router) in one World."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor import poller
+from monitor.models import Snapshot
+from s2svpn.sandbox.pfsense import PfSenseSandbox
+from s2svpn.sandbox.world import NatRouter
+from tests.conftest import make_sandbox_site
+from tests.integration.test_provisioning import wait_for_run
+from tests.offpath.helpers import azure_writes
+from wizard.models import RunKind, RunStatus, Site
+from wizard.runs import start_run
+
+pytestmark = pytest.mark.integration
+
+GATEWAY = "s2svpn-home-vpngw"
+BRANCH = {
+    "existing_gateway": GATEWAY,
+    "onprem_fqdn": "branch-s2s.example.net",
+    "onprem_asn": 65020,
+    "onprem_bgp_ip": "10.1.0.1",
+    "lan_prefixes": ["10.1.0.0/24"],
+}
+
+
+@pytest.fixture
+def branch_firewall(fresh_sandboxes, tmp_path):
+    """A second home: its own pfSense behind its own NAT router and DDNS name, in the same World."""
+    world = fresh_sandboxes.world
+    world.homes["pfsense-branch"] = NatRouter(public_ip="203.0.113.66")
+    world.dns["branch-s2s.example.net"] = "203.0.113.66"
+    box = PfSenseSandbox(
+        tmp_path / "pfsense-branch",
+        world=world,
+        firewall_id="pfsense-branch",
+        wan_ip="192.168.179.10",
+        lan_ip="10.1.0.1",
+    )
+    box.start()
+    yield box
+    box.stop()
+
+
+def on_firewall(site: Site, box: PfSenseSandbox) -> Site:
+    site.pfsense_url = box.base_url
+    site.pfsense_ca_bundle = Path(box.ca_file).read_text()
+    site.save(update_fields=["pfsense_url", "pfsense_ca_bundle"])
+    return site
+
+
+def healthy(*sites: Site) -> dict[str, str]:
+    """Poll until every site is Healthy (Azure's BGP tables are read at Azure's pace)."""
+    for _ in range(8):
+        poller.run_cycle([site.pk for site in sites])
+        verdicts = {s.slug: Snapshot.objects.get(site=s) for s in sites}
+        if all(snap.verdict == "healthy" for snap in verdicts.values()):
+            break
+        time.sleep(0.3)
+    return {slug: f"{snap.verdict}: {snap.reason}" for slug, snap in verdicts.items()}
+
+
+def names(boxes, kind: str) -> set[str]:
+    return {r["name"] for r in boxes.arm.resources(kind)}
+
+
+def test_tearing_down_one_of_two_sites_sharing_a_gateway_keeps_the_gateway_and_the_other_site_healthy(
+    fresh_sandboxes, branch_firewall, celery_worker
+):
+    boxes = fresh_sandboxes
+    home = make_sandbox_site(boxes, slug="home")
+    run = wait_for_run(start_run(home, RunKind.PROVISION), celery_worker)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+
+    # the second home adopts the gateway: nothing but its LNG and connection is written
+    branch = on_firewall(make_sandbox_site(boxes, slug="branch", **BRANCH), branch_firewall)
+    since = len(boxes.arm.calls)
+    run = wait_for_run(start_run(branch, RunKind.PROVISION), celery_worker)
+    assert run.status == RunStatus.SUCCEEDED, (run.error, list(run.steps.values("key", "error")))
+    written = {path.rsplit("/", 2)[-2] for _, path in azure_writes(boxes, since)}
+    assert written <= {"localNetworkGateways", "connections", "sharedkey", "s2svpn-branch-conn"}
+    assert not any(
+        "virtualNetworkGateways" in path or "publicIPAddresses" in path or "subnets" in path
+        for _, path in azure_writes(boxes, since)
+    )
+    steps = {s.key: s for s in run.steps.all()}
+    assert "adopted" in steps["az_gateway"].message
+    assert "az_subnet" not in steps
+    assert names(boxes, "virtualNetworkGateways") == {GATEWAY}
+    assert names(boxes, "connections") == {"s2svpn-home-conn", "s2svpn-branch-conn"}
+    status = healthy(home, branch)
+    assert all(verdict.startswith("healthy") for verdict in status.values()), status
+    # each status shows its own home's BGP session and prefixes, not the other home's
+    for site, peer, theirs in (
+        (home, "10.0.0.1", "10.1.0.0/24"),
+        (branch, "10.1.0.1", "10.0.0.0/24"),
+    ):
+        azure = Snapshot.objects.get(site=site).azure
+        assert {p["neighbor"] for p in azure["bgp_peers"]} == {peer}
+        learned = {r["prefix"] for r in azure["learned_routes"]}
+        assert theirs not in learned
+
+    # tear down the site that built the gateway: the gateway, its IP and subnet stay
+    run = wait_for_run(start_run(home, RunKind.TEARDOWN), celery_worker)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    steps = {s.key: s for s in run.steps.all()}
+    assert (
+        steps["az_gateway"].message
+        == f"VPN gateway {GATEWAY} kept: still used by connection s2svpn-branch-conn"
+    )
+    assert "kept" in steps["az_pip"].message and "kept" in steps["az_subnet"].message
+    assert names(boxes, "virtualNetworkGateways") == {GATEWAY}
+    assert names(boxes, "publicIPAddresses") == {"s2svpn-home-pip1"}
+    assert "GatewaySubnet" in names(boxes, "subnets")
+    assert names(boxes, "connections") == {"s2svpn-branch-conn"}
+    assert names(boxes, "localNetworkGateways") == {"s2svpn-branch-lng"}
+    assert "s2svpn:branch" in str(branch_firewall.snapshot()["ipsec"])  # left as it was
+
+    status = healthy(branch)
+    assert status["branch"].startswith("healthy"), status
+    snap = Snapshot.objects.get(site=branch)
+    assert not snap.dns.get("error")
+
+    # the last home adopted the gateway: its teardown keeps it too, and says it is still billed
+    run = wait_for_run(start_run(branch, RunKind.TEARDOWN), celery_worker)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    message = run.steps.get(key="az_gateway").message
+    assert message.startswith(f"VPN gateway {GATEWAY} kept: this site adopted it")
+    assert "bills it by the hour" in message
+    assert names(boxes, "connections") == set() and names(boxes, "virtualNetworkGateways") == {
+        GATEWAY
+    }
