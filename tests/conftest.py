@@ -12,6 +12,43 @@ SHARED = REPO.parent / "shared"
 ARTIFACTS = REPO / "artifacts"
 
 
+def pytest_configure(config):
+    """Refuse, in this process, any Python open() of the SQLite test database or its -wal,
+    -shm or -journal file.
+
+    POSIX advisory locks belong to a process and a file: close() of ANY descriptor of the file
+    drops every lock the process holds on it (fcntl(2); sqlite's src/os_unix.c, "Posix Advisory
+    Locking"; https://www.sqlite.org/howtocorrupt.html, 2.2). SQLite counts its locks per process
+    and does not take them again while it believes it holds them, so one such open()/close()
+    while a connection of this process is open leaves the test process without locks: a Celery
+    worker closing its last connection then takes the EXCLUSIVE lock, checkpoints and unlinks the
+    -wal and -shm under this process, and every later connection here fails with 'disk I/O
+    error' (SQLITE_IOERR_SHORT_READ). A test that must read the file's bytes reads them in a
+    child process (tests/foundation/test_secrets.py, database_file_bytes)."""
+    import sys
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    name = database.get("TEST", {}).get("NAME")
+    if not database["ENGINE"].endswith("sqlite3") or not name:
+        return
+    guarded = {os.path.abspath(f"{name}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")}
+
+    def refuse(event: str, args: tuple) -> None:
+        if event != "open" or not isinstance(args[0], (str, bytes, os.PathLike)):
+            return
+        if os.path.abspath(os.fsdecode(args[0])) in guarded:
+            raise RuntimeError(
+                f"the test process opened {os.fsdecode(args[0])} itself: closing that descriptor "
+                "drops every SQLite lock of this process on the database (POSIX locks are per "
+                "process). Read the file in a child process instead (see "
+                "tests/foundation/test_secrets.py, database_file_bytes)."
+            )
+
+    sys.addaudithook(refuse)
+
+
 @pytest.fixture
 def admin_user(db, django_user_model):
     return django_user_model.objects.create_superuser("alice", "alice@example.net", "s3cret-pass!")

@@ -35,12 +35,23 @@ CHROMIUM_ARGS = [
 def chromium():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`.")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # Between its calls Playwright's sync API marks its event loop as running in this thread
+    # (playwright/sync_api/_context_manager.py, "Between sync calls the user code marks the loop
+    # as running"), and Django's thread-critical connection storage then switches from the
+    # thread-local to a context-var one (asgiref.local._ThreadCriticalLocal._get_storage): the
+    # connections opened before (the test database's creation) would stay open, unseen by every
+    # later close, for the rest of the session. Close them on both sides of that switch.
+    connections.close_all()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        try:
+            yield browser
+        finally:
+            connections.close_all()
+            browser.close()
 
 
 @pytest.fixture

@@ -40,15 +40,29 @@ def site(db):
 SECRETS = (CLIENT_SECRET, API_KEY, PSK, APPRISE)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_no_secret_is_stored_in_plaintext_in_the_database_file(site):
-    connection.close()  # flush to disk
+def database_file_bytes(name: str) -> bytes:
+    """The bytes on disk of the SQLite database ``name`` and its -wal/-journal, read by a child
+    process (``cat``), never by this one.
+
+    POSIX advisory locks belong to a process and a file, not to a descriptor: close() of ANY
+    descriptor of the file drops every lock this process holds on it (fcntl(2)). SQLite keeps a
+    per-process count of its locks and does not take them again while it believes it holds them
+    (os_unix.c, "POSIX advisory locks are broken by design"), so an open()/close() here, while any
+    connection of this process was open, left it reading without a lock. A Celery worker that
+    then closed its last connection took the EXCLUSIVE lock, checkpointed and unlinked -wal and
+    -shm under this process, and every later connection here got 'disk I/O error'
+    (SQLITE_IOERR_SHORT_READ). A child's close() drops only the child's locks."""
+    import subprocess
     from pathlib import Path
 
-    name = Path(connection.settings_dict["NAME"])
-    raw = b"".join(
-        p.read_bytes() for p in (name, Path(f"{name}-wal"), Path(f"{name}-journal")) if p.exists()
-    )
+    paths = [p for p in (name, f"{name}-wal", f"{name}-journal") if Path(p).exists()]
+    return subprocess.run(["cat", *paths], check=True, capture_output=True).stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_secret_is_stored_in_plaintext_in_the_database_file(site):
+    connection.close()  # the rows are in the file or its WAL, not only in this connection
+    raw = database_file_bytes(connection.settings_dict["NAME"])
     assert raw, "the test database must be a real file"
     for secret in SECRETS:
         assert secret.encode() not in raw
