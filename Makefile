@@ -31,10 +31,9 @@ lint: $(VENV)/.dev
 test: $(VENV)/.dev lint  ## lint, Django checks and the whole pytest suite
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
-	# Two processes: in one process the browser tests followed by the real-worker tests left the
-	# SQLite test database answering 'disk I/O error' (cause not found yet; each half passes alone).
-	$(VENV)/bin/pytest --ignore=tests/browser
-	$(VENV)/bin/pytest tests/browser
+	# One process for the whole suite, browser tests included: the test process never open()s the
+	# SQLite test database itself (tests/conftest.py, pytest_configure, says why).
+	$(VENV)/bin/pytest
 
 fmt: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
