@@ -41,6 +41,7 @@ __all__ = [
     "MANUAL_MODES",
     "desired_mappings",
     "mapping_descr",
+    "mode_after",
     "mode_problem",
     "plan",
     "teardown",
@@ -104,6 +105,13 @@ def mode_problem(mode: str | None) -> str:
     return ""
 
 
+def mode_after(mode: str | None, mappings: tuple[dict, ...]) -> str:
+    """The outbound NAT mode once s2svpn's push is done: automatic (or unset) becomes hybrid when
+    the site has mappings; every other mode is kept (the lab models pf with this too)."""
+    mode = mode or "automatic"
+    return "hybrid" if mappings and mode == "automatic" else mode
+
+
 MODE_REASON = (
     "Outbound NAT mode: automatic -> hybrid (Firewall > NAT > Outbound). pfSense applies manual "
     "mappings only in hybrid or manual mode; hybrid keeps every automatic rule."
@@ -154,12 +162,12 @@ def write(client: Any, descr: str, mappings: tuple[dict, ...], iface: str, state
         problem = mode_problem(mode)
         if problem:
             raise InputError(problem, "self_traffic")
-        if mode not in MANUAL_MODES:
+        if mode_after(mode, mappings) != mode:
             others = [str(m.get("descr") or "") for m in client.nat_mappings()]
             owned = state.setdefault("nat_owned", {})
             owned.setdefault("mode", mode)
             owned.setdefault("mappings_then", others)
-            client.set_nat_mode("hybrid")
+            client.set_nat_mode(mode_after(mode, mappings))
             yield ("natmode", "outbound NAT mode", "update", {"mode": mode})
     for body in mappings:
         before = client.find_nat_mapping(body["descr"])

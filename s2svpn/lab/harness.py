@@ -344,6 +344,23 @@ class Lab:
         )
         _run(["ip", "netns", "exec", self.ns(node), "nft", "-f", "-"], input=rules)
 
+    def outbound_snat(self, node: str, rules: list[tuple[str, str, str]]) -> None:
+        """pfSense's manual outbound NAT mappings on the VTI, as pf gets them: for each
+        ``(source, destination, translation)`` ``filter.inc`` (RELENG_2_7_2)
+        ``filter_nat_rules_generate_if()`` emits ``nat on $<VTI> inet from <source> to
+        <destination> -> <translation> port 1024:65535`` (in hybrid/advanced mode only; the caller
+        decides that). The port range does not matter to ICMP and is left to the kernel here."""
+        lines = "".join(
+            f'   oifname "ipsec0" ip saddr {src} ip daddr {dst} snat to {to.split("/")[0]}\n'
+            for src, dst, to in rules
+        )
+        ruleset = (
+            "table ip pfsense_outnat {\n"
+            "  chain post {\n   type nat hook postrouting priority srcnat; policy accept;\n"
+            f"{lines}  }}\n}}\n"
+        )
+        _run(["ip", "netns", "exec", self.ns(node), "nft", "-f", "-"], input=ruleset)
+
     def add_local(self, node: str, address: str) -> None:
         """An address the node owns (LAN IP, BGP IP, a VM in the VNet): /32 on ``lo``."""
         self.ip(node, "addr", "add", f"{address}/32", "dev", "lo")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import re
 import time
 from collections.abc import Mapping
@@ -47,12 +48,45 @@ class LabCase:
     rekey: bool = False  # force a CHILD_SA rekey and report whether it worked
     bgp: bool = True  # start FRR once the child SA is up
     apipa_allowed: bool = False  # "Allow APIPA" already on before the push (pfSense's default: off)
+    # Firewall > NAT > Outbound mode before the push (a fresh pfSense: automatic), and whether to
+    # ping the VNet from the firewall itself (source chosen by the kernel: the VTI address)
+    outbound_nat_mode: str = "automatic"
+    self_ping: bool = False
 
     @property
     def link_local_blocked(self) -> bool:
         """Does the lab's pfSense drop 169.254.0.0/16 (filter.inc), after what the push wrote?"""
         system = getattr(self.desired, "system", None) or {}
         return not (self.apipa_allowed or system.get("no_apipa_block"))
+
+    @property
+    def outbound_nat_rules(self) -> list[tuple[str, str, str]]:
+        """(source, destination, translation) pf would run on the VTI after the push.
+
+        ``filter.inc`` (RELENG_2_7_2) ``filter_nat_rules_generate()``: manual mappings only in
+        hybrid/advanced mode (the push turns automatic into hybrid: ``pfsense_nat.mode_after``,
+        so a push that forgot the switch would leave the mappings without effect here);
+        ``filter_nat_rules_generate_if()``: an address target is used as ``<ip>/<bits>``, any
+        other target means the mapping interface's own address (the VTI's)."""
+        from s2svpn.pfsense_nat import mode_after
+
+        mappings = tuple(getattr(self.desired, "nat", ()) or ())
+        if mode_after(self.outbound_nat_mode, mappings) not in ("hybrid", "advanced"):
+            return []
+        vti = str(self.desired.phase2.get("localid_address", ""))
+        rules = []
+        for m in mappings:
+            if m.get("disabled") or m.get("nonat"):
+                continue
+            target = str(m.get("target") or "")
+            try:
+                ipaddress.ip_address(target)
+            except ValueError:
+                target = vti
+            rules.append(
+                (m["source"], m["destination"], f"{target}/{m.get('target_subnet') or 32}")
+            )
+        return rules
 
 
 @dataclass
@@ -71,6 +105,8 @@ class LabOutcome:
     azure_learned: tuple[str, ...] = ()
     pfsense_learned: tuple[str, ...] = ()
     ping_ok: bool | None = None
+    self_ping_ok: bool | None = None  # the firewall itself -> a VNet address (case.self_ping)
+    self_ping_source: str = ""  # the source address the kernel chose for it
     timings: dict = field(default_factory=dict)
     base: Path | None = None
 
@@ -266,6 +302,8 @@ def _plumb(lab: Lab, case: LabCase) -> None:
     lab.add_local("az", bgp_ip)
     lab.add_local("az", render.vnet_probe_address(intent.vnet_prefixes))
     for prefix in azure.advertised_prefixes:
+        # the VNet: whatever is addressed inside it stays in it (Azure delivers it there), so a
+        # reply to pfSense's VTI address in default BGP mode never goes back through the tunnel
         lab.add_blackhole("az", prefix)
     lan_ip = render.first_host(intent.lan_prefixes[0])
     for prefix in intent.lan_prefixes:
@@ -288,6 +326,8 @@ def _plumb(lab: Lab, case: LabCase) -> None:
         if p2.get("localid_type") == "address":
             bits = 30
         lab.ip("onprem", "addr", "add", f"{local}/{bits}", "dev", "ipsec0")
+    if case.outbound_nat_rules:
+        lab.outbound_snat("onprem", case.outbound_nat_rules)
     # Azure: a host route to the local network gateway's BGP peer address through the tunnel
     if azure.lng_bgp_ip:
         lab.ip("az", "route", "add", f"{azure.lng_bgp_ip}/32", "dev", "ipsec0", "src", bgp_ip)
@@ -436,6 +476,21 @@ def _run_bgp(lab: Lab, case: LabCase, ips: dict, outcome: LabOutcome, timeout: f
             "onprem", "ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", source, target, check=False
         )
         outcome.ping_ok = ping.returncode == 0
+    if outcome.bgp_pfsense_state == "Established" and case.self_ping:
+        _self_ping(lab, case, outcome)
+
+
+def _self_ping(lab: Lab, case: LabCase, outcome: LabOutcome) -> None:
+    """What DNS, NTP or a Diagnostics ping from pfSense itself does: no source given, so the
+    kernel picks the address of the outgoing interface (the VTI). In default BGP mode that address
+    lies inside the VNet, and the lab's Azure routes the reply into the VNet (its blackholed VNet
+    prefixes), not through the tunnel, as Azure delivers it."""
+    target = render.vnet_probe_address(case.intent.vnet_prefixes)
+    route = lab.ip("onprem", "-o", "route", "get", target, check=False).stdout
+    match = re.search(r"\bsrc (\S+)", route)
+    outcome.self_ping_source = match.group(1) if match else ""
+    ping = lab.x("onprem", "ping", "-c", "2", "-i", "0.2", "-W", "1", target, check=False)
+    outcome.self_ping_ok = ping.returncode == 0
 
 
 def _policy_blocked(peer: Mapping[str, Any]) -> bool:
