@@ -177,6 +177,8 @@ def write(client: Any, descr: str, mappings: tuple[dict, ...], iface: str, state
         if _is_ours(mapping, descr) and mapping.get("descr") not in wanted:
             if client.delete_nat_mapping(str(mapping["descr"])):
                 yield ("nat", str(mapping["descr"]), "delete", {})
+    if not mappings and _give_mode_back(client, state):  # the user chose another fix since
+        yield ("natmode", "outbound NAT mode", "update", {})
 
 
 def _before(found: dict | None, body: dict) -> dict:
@@ -191,14 +193,26 @@ def teardown(client: Any, intent: SiteIntent, state: dict) -> list[str]:
         descr = str(mapping.get("descr") or "")
         if _is_ours(mapping, intent.descr) and client.delete_nat_mapping(descr):
             removed.append(f"outbound NAT mapping {descr}")
-    owned = state.get("nat_owned") or {}
-    if owned.get("mode"):
-        left = [str(m.get("descr") or "") for m in client.nat_mappings()]
-        others_ours = [d for d in left if d.startswith("s2svpn:") and _TAG in d]
-        new_since = set(left) - set(owned.get("mappings_then") or [])
-        if not others_ours and not new_since and _mode(client) == "hybrid":
-            client.set_nat_mode(owned["mode"])
-            removed.append(f"outbound NAT mode (back to {owned['mode']})")
+    given_back = _give_mode_back(client, state)
+    if given_back:
+        removed.append(f"outbound NAT mode (back to {given_back})")
     if removed:
         client.apply_firewall()
     return removed
+
+
+def _give_mode_back(client: Any, state: dict) -> str:
+    """Switch the outbound NAT mode back to what it was when s2svpn switched it, if no other
+    s2svpn mapping is left and no mapping appeared since (switching back would silently disable
+    it); returns the mode given back, or ''."""
+    owned = state.get("nat_owned") or {}
+    if not owned.get("mode"):
+        return ""
+    left = [str(m.get("descr") or "") for m in client.nat_mappings()]
+    others_ours = [d for d in left if d.startswith("s2svpn:") and _TAG in d]
+    new_since = set(left) - set(owned.get("mappings_then") or [])
+    if others_ours or new_since or _mode(client) != "hybrid":
+        return ""
+    client.set_nat_mode(owned["mode"])
+    state.pop("nat_owned", None)
+    return str(owned["mode"])

@@ -340,19 +340,23 @@ def _nat_objects(mappings: tuple[dict, ...], intent: SiteIntent, again: Action) 
 
     if not mappings:
         return []
-    objects = [
-        PlanObject(
-            "pfsense",
-            "System setting",
-            "Outbound NAT mode",
-            {
-                "where": "Firewall > NAT > Outbound",
-                "change": "Automatic -> Hybrid (Hybrid or Manual stay as they are)",
-                "why": MODE_REASON,
-            },
-            "reuse" if again == "reuse" else "update",
-        )
-    ]
+    objects = (
+        []
+        if intent.instance
+        else [  # one mode per firewall: listed with the first tunnel
+            PlanObject(
+                "pfsense",
+                "System setting",
+                "Outbound NAT mode",
+                {
+                    "where": "Firewall > NAT > Outbound",
+                    "change": "Automatic -> Hybrid (Hybrid or Manual stay as they are)",
+                    "why": MODE_REASON,
+                },
+                "reuse" if again == "reuse" else "update",
+            )
+        ]
+    )
     for m in mappings:
         objects.append(
             PlanObject(

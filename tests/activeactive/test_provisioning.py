@@ -109,3 +109,24 @@ def test_one_stopped_instance_is_degraded_with_one_alert_naming_it(
 
     boxes.world.stopped_instances.clear()
     assert poll(site, until="healthy").verdict == "healthy"
+
+
+def test_the_firewall_traffic_fix_is_pushed_for_both_tunnels_and_torn_down(
+    db, boxes, dns, settings
+):
+    """Issue 13 fact 8 through a whole provisioning run: one mapping per tunnel (each sourced
+    from its own VTI address), outbound NAT switched to hybrid so pf uses them; teardown gives
+    automatic mode back."""
+    site = provision(boxes, settings, self_traffic="lan_source")
+    rules = boxes.pfsense.effective_outbound_nat()
+    assert sorted((r["descr"], r["destination"], r["translation"]) for r in rules) == [
+        ("s2svpn:home (firewall traffic)", "172.16.0.0/16", "10.0.0.1/32"),
+        ("s2svpn:home#2 (firewall traffic)", "172.16.0.0/16", "10.0.0.1/32"),
+    ]
+    assert len({r["source"] for r in rules}) == 2 and len({r["port"] for r in rules}) == 2
+    assert boxes.pfsense.snapshot()["nat"]["outbound"]["mode"] == "hybrid"
+
+    run = run_to_end(site, RunKind.TEARDOWN)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert boxes.pfsense.snapshot()["nat"]["outbound"] == {"mode": "automatic", "rule": []}
+    assert boxes.pfsense.effective_outbound_nat() == []

@@ -202,3 +202,15 @@ def test_the_mode_endpoint_accepts_only_pfsense_modes(client, sandbox):
         client.set_nat_mode("manual")  # the GUI word; the config value is "advanced"
     assert caught.value.code == "FIELD_INVALID_CHOICE"
     sandbox.requests.clear()
+
+
+def test_choosing_leave_as_is_later_removes_the_mapping_and_gives_the_mode_back(
+    client, sandbox, fix, intent
+):
+    before = sandbox.snapshot()["nat"]
+    state = run_push(client, fix)
+    again = run_push(client, intent, push.new_push_state(state))  # self_traffic back to explain
+    assert sandbox.snapshot()["nat"] == before
+    assert "nat_owned" not in again
+    assert _effective(sandbox) == []
+    assert again["verify"]["result"] == "ok"

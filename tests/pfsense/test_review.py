@@ -79,3 +79,15 @@ def test_the_manual_export_tells_how_to_set_the_mapping_and_the_mode(db):
     assert "<mode>hybrid</mode>" in xml and "<target>10.0.0.1</target>" in xml
     assert "<interface>opt1</interface>" in xml
     assert "Firewall > NAT > Outbound" not in gui_instructions(SiteIntent(), **facts)
+
+
+def test_an_active_active_site_lists_the_mode_once_and_a_mapping_per_tunnel(db):
+    plan = build_plan(_site(db, self_traffic="lan_source", active_active=True))
+    modes = [o for o in plan.pfsense if o.name == "Outbound NAT mode"]
+    mappings = [o for o in plan.pfsense if o.kind == "Outbound NAT mapping"]
+    assert len(modes) == 1
+    assert [m.name for m in mappings] == [
+        "s2svpn:home (firewall traffic)",
+        "s2svpn:home#2 (firewall traffic)",
+    ]
+    assert mappings[0].values["source"] != mappings[1].values["source"]  # each tunnel's own VTI
