@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+PROBE_SLUG = "bench-probe"  # the site whose tunnel --real takes down
 
 CHILD = r"""
 import json, sys, time
@@ -68,9 +69,20 @@ if getattr(boxes.pfsense, "php", None) is not None:
 boxes.arm.faults.rate_slow = 1.0
 boxes.arm.faults.slow_seconds = latency
 original = type(boxes.pfsense).handle
-def handle(*args, **kwargs):
+probe_key, probe_down = boxes.pfsense.api_key + "-probe", []
+def handle(method, path, query, body, headers):
     time.sleep(latency)
-    return original(boxes.pfsense, *args, **kwargs)
+    if headers.get("x-api-key") != probe_key:
+        return original(boxes.pfsense, method, path, query, body, headers)
+    # the probe site (the last one): the same firewall under its own API key, whose IPsec SA
+    # is gone once "down" was sent (one tunnel down among the N identical sites)
+    headers = {**headers, "x-api-key": boxes.pfsense.api_key}
+    code, payload, ctype = original(boxes.pfsense, method, path, query, body, headers)
+    if probe_down and method == "GET" and path == "/api/v2/status/ipsec/sas":
+        answer = json.loads(payload)
+        answer["data"] = []
+        payload = json.dumps(answer).encode()
+    return code, payload, ctype
 boxes.pfsense.handle = handle
 info = boxes.connection_info()
 print(json.dumps(info), flush=True)
@@ -89,9 +101,11 @@ for line in sys.stdin:
         boxes.arm.faults.slow_seconds = latency * float(arg)
         boxes.arm.throttle.enabled = True
         boxes.arm.throttle.take = recording
-    elif word == "down":  # the firewall's end is withdrawn: the tunnel goes down
-        for key in list(boxes.world.pfsense):
-            boxes.world.set_pfsense(key, None)
+        # pfSense's web server keeps an idle connection 70 s (nginx keepalive_timeout in the TLS
+        # server block: pfSense system.inc, system_generate_nginx_config), on the same clock
+        boxes.pfsense._listener.set_idle_timeout(70 * float(arg))
+    elif word == "down":  # one site's tunnel goes down: see handle
+        probe_down.append(time.monotonic())
     elif word == "stats":
         print(json.dumps({"throttled": boxes.arm.throttle.throttled,
                           "now": time.monotonic(),
@@ -221,10 +235,13 @@ def setup_sites(args: argparse.Namespace, info: dict) -> float:
     Site.objects.bulk_create(
         [
             Site(name=f"Bench {i:04d}", slug=f"bench-{i:04d}", status=SiteStatus.ACTIVE, **common)
-            for i in range(1, args.sites)
+            for i in range(1, args.sites - 1)
         ],
         batch_size=500,
     )
+    # the probe: the same firewall under its own API key (the stand-in drops its SA on "down")
+    probe = {**common, "pfsense_api_key": info["pfsense_api_key"] + "-probe"}
+    Site.objects.create(name="Bench probe", slug=PROBE_SLUG, status=SiteStatus.ACTIVE, **probe)
     return provision_s
 
 

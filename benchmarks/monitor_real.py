@@ -97,12 +97,19 @@ def _wait_cycle(jobs, cache_get, deadline: float) -> None:
         time.sleep(0.1)
 
 
-def _down_sites(Snapshot) -> int:
-    return sum(
-        1
-        for states in Snapshot.objects.values_list("states", flat=True)
-        if "down" in (states.get("tunnel_azure"), states.get("tunnel_pfsense"))
-    )
+def _watch(Snapshot, site_id: int, until: float, seen: list[float]) -> None:
+    """Until ``until``: note when the site's stored states first show a tunnel down."""
+    from django.db import connection
+
+    try:
+        while time.monotonic() < until and not seen:
+            states = Snapshot.objects.filter(site_id=site_id).values_list("states", flat=True)
+            for value in states:
+                if "down" in (value.get("tunnel_azure"), value.get("tunnel_pfsense")):
+                    seen.append(time.monotonic())
+            time.sleep(0.2)
+    finally:
+        connection.close()
 
 
 def _cycles(args, info, child, worker, scale, jobs, pace, poller, tasks, Snapshot) -> None:
@@ -111,40 +118,53 @@ def _cycles(args, info, child, worker, scale, jobs, pace, poller, tasks, Snapsho
 
     plan = poller.current_plan()
     interval = plan.interval
-    walls, cpus = [], []
-    down_at = detected = None
+    from benchmarks.monitor import _cpu_seconds
+
+    walls, cpus, box_cpus = [], [], []
+    import threading
+
+    from benchmarks.monitor import PROBE_SLUG
+    from wizard.models import Site
+
+    probe = Site.objects.get(slug=PROBE_SLUG).pk
+    down_at = None
+    seen: list[float] = []
+    watcher = None
     steady_from = steady_to = None
     throttled_from = 0
     for k in range(args.cycles):
         started = time.monotonic()
         if k == 2:
             steady_from, throttled_from = started, _stats(child)["throttled"]
-        cpu0 = _tree_cpu(worker.pid)
+        cpu0, box0 = _tree_cpu(worker.pid), _cpu_seconds(info["child_pid"])
         sent = jobs.poll_all(dispatch=lambda ids, cycle: tasks.poll_shard.delay(ids, cycle))
         _wait_cycle(jobs, cache.get, started + 10 * interval)
         walls.append(time.monotonic() - started)
         cpus.append(_tree_cpu(worker.pid) - cpu0)
+        box_cpus.append(_cpu_seconds(info["child_pid"]) - box0)
         if k == args.cycles - 3 and down_at is None:
             steady_to = time.monotonic()
             stats = _stats(child)
             child.stdin.write("down\n")
             child.stdin.flush()
             down_at = time.monotonic()
+            watcher = threading.Thread(
+                target=_watch, args=(Snapshot, probe, down_at + 10 * interval, seen), daemon=True
+            )
+            watcher.start()
         while time.monotonic() < started + interval:
-            if down_at and detected is None and _down_sites(Snapshot) >= args.sites:
-                detected = time.monotonic()
             time.sleep(0.2)
         print(
             f"cycle {k + 1}: {sent} sites sent, wall {walls[-1] / scale:.1f} s "
-            f"({walls[-1]:.1f} s real), CPU {cpus[-1]:.1f} s",
+            f"({walls[-1]:.1f} s real), CPU {cpus[-1]:.1f} s (sandboxes, another process: "
+            f"{box_cpus[-1]:.1f} s), load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     now = timezone.now()
     polled = list(Snapshot.objects.values_list("polled_at", "azure"))
-    while down_at and detected is None and time.monotonic() < down_at + 3 * interval:
-        if _down_sites(Snapshot) >= args.sites:
-            detected = time.monotonic()
-        time.sleep(0.2)
+    if watcher is not None:
+        watcher.join(max(0.0, down_at + 3 * interval - time.monotonic()))
+    detected = seen[0] if seen else None
     reads = [t for t in stats["reads"] if steady_from <= t <= steady_to]
     span = max(1e-9, steady_to - steady_from)
     window = 10 * scale  # 10 Azure seconds
@@ -194,8 +214,9 @@ def _cycles(args, info, child, worker, scale, jobs, pace, poller, tasks, Snapsho
     )
     if detected:
         print(
-            f"tunnel down detected on all sites {(detected - down_at) / scale:.1f} s after it "
+            f"one tunnel down ({PROBE_SLUG}'s firewall loses its SA) detected "
+            f"{(detected - down_at) / scale:.1f} s after it "
             f"went down  target <= {interval / scale + 15:.0f} s"
         )
     else:
-        print("tunnel down: not detected on every site within three intervals")
+        print(f"tunnel down on {PROBE_SLUG}: not detected within three intervals")

@@ -101,6 +101,13 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=0.5)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/3")
     parser.add_argument("--dump", default="", help="write the merged profile here (pstats)")
+    parser.add_argument(
+        "--micro",
+        type=int,
+        default=0,
+        help="also time each part of a site-poll this many times, one after the other, "
+        "unprofiled (CPU of this thread)",
+    )
     args = parser.parse_args()
     args.processes = 1
 
@@ -163,7 +170,10 @@ def profile(args, info, child) -> None:
         if args.real:  # at the plan's interval, as beat would
             time.sleep(max(0.0, interval - wall))
 
-    wait_next(cycle())  # warm-up: clients, TLS handshakes
+    wait_next(cycle())  # warm-up: clients, TLS handshakes, the first BGP reads
+    wait_next(cycle())  # and the first reading of a healthy site (what later polls reuse)
+    if args.micro:
+        micro(args.micro, Site.objects.get(pk=ids[-1]))
     cpu0 = time.process_time()
     wall = cycle()
     cpu = time.process_time() - cpu0
@@ -204,6 +214,34 @@ def profile(args, info, child) -> None:
         print(f"  {area:22s} {1000 * tt / polls:6.2f}  {100 * tt / total:5.1f} %")
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)
+
+
+def micro(n: int, site) -> None:
+    """CPU of this thread per call of each part of one site-poll, unprofiled."""
+    from monitor import azure_half, pace, poller
+    from s2svpn import activeactive_status
+
+    intent = site.get_intent()
+    azure, pfsense = poller.CLIENTS.get(site)
+    memos = poller.CLIENTS.pfsense_memos(site)
+    budget = pace.budget(site.subscription_id)
+    parts = {
+        "ARM budget (pace.take)": lambda: budget.take("reads"),
+        "Azure GET connection (with budget)": lambda: azure.get_connection(intent),
+        "Azure half (azure_half.read)": lambda: azure_half.read(
+            azure, intent, {"details": {}}, 1e9, {"started": time.time()}, site.subscription_id
+        ),
+        "pfSense half (memo)": lambda: activeactive_status.read_pfsense(pfsense, intent, memos),
+        "pfSense half (no memo)": lambda: activeactive_status.read_pfsense(pfsense, intent),
+        "DNS check": lambda: poller._resolve(intent.onprem_fqdn, site),
+    }
+    for name, fn in parts.items():
+        fn()
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
+        for _ in range(n):
+            fn()
+        cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
+        print(f"  {name:38s} CPU {1000 * cpu / n:6.2f} ms  wall {1000 * wall / n:6.2f} ms")
 
 
 if __name__ == "__main__":

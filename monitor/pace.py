@@ -49,8 +49,16 @@ class Budget:
     def __init__(self, subscription: str) -> None:
         self.subscription = subscription
         self.hold_until = 0.0  # set from the remaining-reads header
+        # One thread of this process at a time asks Redis; the others wait here without
+        # spinning. Without it every poll thread (128) woke at each window boundary and asked
+        # Redis, and all but the window's few got "no": most of the budget's CPU.
+        self._turn = threading.Lock()
 
     def take(self, kind: str) -> None:
+        with self._turn:
+            self._take(kind)
+
+    def _take(self, kind: str) -> None:
         rate = reads_per_second() if kind == "reads" else writes_per_second()
         per_window = max(1, math.floor(rate * WINDOW))
         while True:

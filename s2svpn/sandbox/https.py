@@ -40,6 +40,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     responder: Responder
     ssl_context: ssl.SSLContext | None
+    # How long a connection may sit idle (and a handshake take) before the stand-in closes it:
+    # a server's keep-alive timeout. Read when a connection is accepted; benchmarks that compress
+    # time set it (e.g. pfSense's nginx keeps 70 s: system.inc, system_generate_nginx_config).
+    idle_timeout: float = 30.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._open: set[socket.socket] = set()
@@ -48,7 +52,7 @@ class _Server(ThreadingHTTPServer):
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         try:
-            request.settimeout(30)
+            request.settimeout(self.idle_timeout)
             conn = (
                 self.ssl_context.wrap_socket(request, server_side=True)
                 if self.ssl_context is not None
@@ -129,6 +133,11 @@ class Listener:
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    def set_idle_timeout(self, seconds: float) -> None:
+        """The keep-alive timeout for connections accepted from now on."""
+        if self._server is not None:
+            self._server.idle_timeout = seconds
 
     def start(self) -> int:
         """Listen and serve in a daemon thread; returns the bound port."""
