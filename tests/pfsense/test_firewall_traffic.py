@@ -214,3 +214,18 @@ def test_choosing_leave_as_is_later_removes_the_mapping_and_gives_the_mode_back(
     assert "nat_owned" not in again
     assert _effective(sandbox) == []
     assert again["verify"]["result"] == "ok"
+
+
+def test_disabled_outbound_nat_is_a_review_conflict_pointing_at_the_choice(client, sandbox, fix):
+    from s2svpn import preconditions
+
+    client.set_nat_mode("disabled")
+    found = preconditions.check(client, fix, azure_bgp_ip="172.16.19.254", psk="x" * 32)
+    (conflict,) = [c for c in found if c.field == "self_traffic"]
+    assert conflict.kind == "nat" and "Outbound NAT is disabled" in conflict.message
+    assert (
+        preconditions.check(
+            client, replace(fix, self_traffic="explain"), azure_bgp_ip="172.16.19.254", psk="x" * 32
+        )
+        == []
+    )
