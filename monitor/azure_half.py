@@ -96,6 +96,10 @@ def read(
         details["bgp_read_at"] = datetime.now(UTC).isoformat()
     else:
         _carry(previous, status)
+    if "bgp_read_at" not in details:
+        # no BGP tables yet (a new site, or a cold start: at Azure's pace the first reads of
+        # 1,000 sites take minutes): pending, not "no session" (monitor.diagnosis)
+        details["bgp_not_read"] = True
     return status
 
 

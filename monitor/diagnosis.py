@@ -122,6 +122,12 @@ def _down(end: EndStatus) -> bool:
     return not end.error and end.tunnel in (TunnelState.DOWN, TunnelState.CONNECTING)
 
 
+def azure_bgp_pending(azure: EndStatus) -> bool:
+    """Azure's BGP tables have not been read yet for this site (``monitor.azure_half`` marks it):
+    Azure's side of BGP is pending, neither "no session" nor a problem."""
+    return not azure.error and bool(azure.details.get("bgp_not_read"))
+
+
 def _up(end: EndStatus) -> bool:
     return not end.error and end.tunnel == TunnelState.UP
 
@@ -383,7 +389,11 @@ def assess(
     states = {
         "tunnel_azure": "unknown" if azure.error else azure.tunnel.value,
         "tunnel_pfsense": "unknown" if pfsense.error else pfsense.tunnel.value,
-        "bgp_azure": "unknown" if azure.error else (az_peer.state.value if az_peer else "none"),
+        "bgp_azure": "unknown"
+        if azure.error
+        else "pending"
+        if azure_bgp_pending(azure)
+        else (az_peer.state.value if az_peer else "none"),
         "bgp_pfsense": "unknown"
         if pfsense.error
         else (
@@ -438,7 +448,10 @@ def _verdict(
     if azure.tunnel != TunnelState.UP or pfsense.tunnel != TunnelState.UP:
         return UNKNOWN, "Neither end reports the tunnel's state."
     problems = []
-    if az_peer is None:
+    pending = azure_bgp_pending(azure)
+    if pending:
+        pass  # judged on pfSense's side of the same session until Azure's tables arrive
+    elif az_peer is None:
         problems.append("Azure has no BGP session to pfSense")
     elif az_peer.state != BgpState.ESTABLISHED:
         problems.append(
@@ -457,7 +470,9 @@ def _verdict(
             else pf_peer.state.value.replace("_", " ")
         )
         problems.append(f"pfSense's BGP session to Azure is {words}")
-    missing_az = [p for p in intent.lan_prefixes if p not in learned_prefixes(azure)]
+    missing_az = (
+        [] if pending else [p for p in intent.lan_prefixes if p not in learned_prefixes(azure)]
+    )
     missing_pf = [p for p in intent.vnet_prefixes if p not in learned_prefixes(pfsense)]
     if missing_az:
         problems.append(f"Azure has not learned {', '.join(missing_az)}")
@@ -469,6 +484,16 @@ def _verdict(
         )
     if problems:
         return DEGRADED, "Tunnel up, but " + "; ".join(problems) + "."
+    if pending:
+        failed = azure.details.get("bgp_error")
+        return HEALTHY, (
+            "Tunnel up on both ends, pfSense's BGP session to Azure Established with "
+            f"{', '.join(intent.vnet_prefixes) or 'the VNet prefixes'} learned; Azure's BGP "
+            "tables are not read yet (Azure answers them in tens of seconds and reads are "
+            "paced to its request limits)"
+            + (f"; the last attempt: {failed}" if failed else "")
+            + "."
+        )
     count = len(intent.lan_prefixes) + len(intent.vnet_prefixes)
     return (
         HEALTHY,

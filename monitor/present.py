@@ -52,13 +52,14 @@ BGP_LABELS = {
     "not_running": "FRR not running",
     "unknown": "Unknown",
     "none": "No session",
+    "pending": "Not read yet",
 }
 
 
 def bgp_css(state: str) -> str:
     if state == "established":
         return "healthy"
-    if state in ("unknown", ""):
+    if state in ("unknown", "", "pending"):
         return "unknown"
     if state in ("established_policy", "connect", "opensent", "openconfirm", "active"):
         return "degraded"
@@ -105,7 +106,7 @@ def half(name: str, end: EndStatus, peer: BgpPeer | None, policy_text: str) -> H
             break
     if up_seconds is None and peer is not None and end.tunnel == TunnelState.UP:
         up_seconds = peer.uptime_seconds
-    state = peer.state.value if peer else "none"
+    state = peer.state.value if peer else "pending" if end.details.get("bgp_not_read") else "none"
     b_in, b_out = end.bytes_in, end.bytes_out
     if b_in is None and end.sas:
         b_in = sum(c.bytes_in for sa in end.sas for c in sa.children)

@@ -109,7 +109,11 @@ def annotate_azure(end: EndStatus, intent: SiteIntent) -> EndStatus:
             {
                 "index": index,
                 "azure_bgp_ip": address,
-                "bgp": row.state.value if row else "none",
+                "bgp": row.state.value
+                if row
+                else "pending"
+                if end.details.get("bgp_not_read")  # no BGP tables read yet (monitor)
+                else "none",
                 "neighbor": row.neighbor if row else "",
                 "tunnel": _TUNNEL.get(status.lower(), ""),
                 "tunnel_name": name,
@@ -135,7 +139,7 @@ def instance_problems(azure: EndStatus, pfsense: EndStatus, intent: SiteIntent) 
             wrong.append(f"pfSense's BGP session is {p['bgp'].replace('_', ' ')}")
         if a and a.get("tunnel") in ("down", "connecting"):
             wrong.append(f"Azure's tunnel is {a['tunnel']}")
-        if a and a.get("bgp") != BgpState.ESTABLISHED.value:
+        if a and a.get("bgp") not in (BgpState.ESTABLISHED.value, "pending"):
             wrong.append(f"Azure's BGP session is {a['bgp'].replace('_', ' ')}")
         if wrong:
             public = p.get("public_ip") or ""

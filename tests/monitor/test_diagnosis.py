@@ -253,3 +253,25 @@ def test_an_apipa_session_stuck_behind_an_up_tunnel_asks_about_allow_apipa():
     )
     assert finding.severity == "warning"
     assert "Allow APIPA traffic" in finding.fix
+
+
+def test_no_azure_bgp_read_yet_is_pending_not_degraded():
+    """Cold start at Azure's pace: the tunnel is up and pfSense's session is Established with the
+    VNet learned, but Azure's BGP tables have not been read yet (monitor.azure_half marks it)."""
+    azure = healthy_azure(
+        bgp_peers=[],
+        learned_routes=[],
+        advertised_routes=[],
+        details={"connection_status": "Connected", "bgp_not_read": True},
+    )
+    result = assess(azure, healthy_pfsense(), CANONICAL, DNS_OK)
+    assert result.verdict == "healthy", result.reason
+    assert result.states["bgp_azure"] == "pending"
+    assert "Azure's BGP tables are not read yet" in result.reason
+    assert result.findings == ()
+    # pfSense's own problems still count while Azure's side is pending
+    trapped = assess(azure, policy_trapped()[1], CANONICAL, DNS_OK)
+    assert trapped.verdict == "degraded", trapped.reason
+    # and without the mark an empty Azure BGP table is still "no session"
+    bare = replace(azure, details={"connection_status": "Connected"})
+    assert assess(bare, healthy_pfsense(), CANONICAL, DNS_OK).verdict == "degraded"
