@@ -71,6 +71,7 @@ def azure_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list
     )
     bgp_ip = azure_bgp_ip(intent, facts)
     objects = [
+        *_created_network(site, intent, again),
         PlanObject(
             "azure",
             "GatewaySubnet",
@@ -80,7 +81,7 @@ def azure_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list
                 "prefix": intent.gateway_subnet_prefix,
             },
             subnet_action,
-        )
+        ),
     ]
     public_ips = facts.get("azure_public_ips") or (
         [facts["azure_public_ip"]] if facts.get("azure_public_ip") else []
@@ -144,6 +145,57 @@ def azure_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list
         )
     )
     return objects
+
+
+def _created_network(site: Site, intent: SiteIntent, again: Action) -> list[PlanObject]:
+    """The resource group and VNet s2svpn creates, or the address space it adds
+    (``wizard.vnet_steps``); each is removed at teardown only if a run created it."""
+    out = []
+    if intent.create_vnet:
+        group = _wizard(site).get("resource_group") or {}
+        exists = group.get("name") == intent.resource_group and group.get("exists")
+        out.append(
+            PlanObject(
+                "azure",
+                "Resource group",
+                intent.resource_group,
+                {
+                    "region": intent.location,
+                    "teardown": "kept (it existed before)"
+                    if exists
+                    else "deleted, if nothing else is in it",
+                },
+                "reuse" if exists else again,
+            )
+        )
+        out.append(
+            PlanObject(
+                "azure",
+                "Virtual network",
+                intent.vnet_name,
+                {
+                    "address space": ", ".join(intent.vnet_prefixes),
+                    "region": intent.location,
+                    "teardown": "deleted",
+                },
+                again,
+            )
+        )
+    if intent.vnet_added_prefix:
+        out.append(
+            PlanObject(
+                "azure",
+                "VNet address space",
+                intent.vnet_added_prefix,
+                {
+                    "virtual network": intent.vnet_name,
+                    "why": "the VNet has no free /27 for the GatewaySubnet",
+                    "teardown": "removed again",
+                },
+                again,
+            )
+        )
+    return out
 
 
 def _tunnels(intent: SiteIntent, facts: dict[str, Any]) -> list:

@@ -61,6 +61,18 @@ def _azure_actions(site: Site, intent: SiteIntent) -> dict[tuple[str, str], Acti
 
     def read(client: Any) -> dict[tuple[str, str], Action]:
         out: dict[tuple[str, str], Action] = {}
+        if intent.create_vnet:
+            out[("Resource group", intent.resource_group)] = _action(
+                client.get_resource_group(intent.resource_group), lambda group: True
+            )
+            out[("Virtual network", intent.vnet_name)] = _action(
+                client.find_vnet(intent),
+                lambda vnet: set(intent.vnet_prefixes) <= set(vnet.address_prefixes),
+            )
+        if intent.vnet_added_prefix:
+            vnet = client.find_vnet(intent)
+            has = vnet is not None and intent.vnet_added_prefix in vnet.address_prefixes
+            out[("VNet address space", intent.vnet_added_prefix)] = "reuse" if has else "create"
         out[("GatewaySubnet", netplan.GATEWAY_SUBNET_NAME)] = _action(
             client.get_gateway_subnet(intent),
             lambda subnet: subnet.address_prefix == intent.gateway_subnet_prefix,

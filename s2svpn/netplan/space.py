@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from netaddr import AddrFormatError, IPNetwork, IPSet
+from netaddr import AddrFormatError, IPAddress, IPNetwork, IPSet
 
 from s2svpn.netplan.addresses import AddressError
 
@@ -28,10 +28,25 @@ def _avoided(avoid: Iterable[str]) -> IPSet:
     return nets
 
 
-def propose_space(avoid: Iterable[str], prefixlen: int = 16) -> str | None:
+def propose_space(
+    avoid: Iterable[str], prefixlen: int = 16, near: Sequence[str] = ()
+) -> str | None:
     """The first private ``/prefixlen`` (10.x first, then 172.16-31.x, then 192.168.x) that
-    overlaps nothing in ``avoid``; None when every one is taken."""
+    overlaps nothing in ``avoid``; None when every one is taken. With ``near`` (a VNet's
+    prefixes), the free block right after one of them comes first, so a grown VNet stays
+    contiguous (10.60.0.0/24 grows by 10.60.1.0/27)."""
     taken = _avoided(avoid)
+    size = 2 ** (32 - prefixlen)
+    for text in near:
+        try:
+            after = IPNetwork(text).last + 1
+        except (AddrFormatError, ValueError, TypeError):
+            continue
+        start = -(-after // size) * size  # the next aligned block
+        candidate = IPNetwork(f"{IPAddress(start)}/{prefixlen}")
+        private = any(candidate in IPNetwork(r) for r in PRIVATE_RANGES)
+        if private and not (IPSet([candidate]) & taken):
+            return str(candidate)
     for private in PRIVATE_RANGES:
         block = IPNetwork(private)
         if block.prefixlen > prefixlen:

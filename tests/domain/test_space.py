@@ -51,3 +51,11 @@ def test_the_refusal_of_an_overlap_names_a_free_range():
     with pytest.raises(AddressError) as err:
         check_space(["10.0.0.0/16"], ["10.0.0.0/24"])
     assert "such as 10.1.0.0/16" in err.value.message
+
+
+def test_a_full_vnet_grows_right_after_its_own_space_when_that_is_free():
+    assert propose_space(["10.0.0.0/24", "10.60.0.0/24"], 27, near=["10.60.0.0/24"]) == (
+        "10.60.1.0/27"
+    )
+    taken = ["10.0.0.0/24", "10.60.0.0/24", "10.60.1.0/24"]
+    assert propose_space(taken, 27, near=["10.60.0.0/24"]) == "10.0.1.0/27"
