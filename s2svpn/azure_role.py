@@ -4,8 +4,9 @@ Pure (no Django, no SDK). Every action below is one request the client in
 ``s2svpn/clients/azure.py`` makes (GET -> ``read``, PUT -> ``write``, DELETE -> ``delete``,
 POST ``<op>`` -> ``<op>/action``), named as in Microsoft's list of resource provider operations
 (https://learn.microsoft.com/azure/role-based-access-control/permissions/networking). s2svpn
-creates no resource group (the site names an existing one that holds the VNet), so the role has no
-``Microsoft.Resources/...`` action. The ARM sandbox can enforce this role
+creates no resource group for a site with an existing VNet, so the role has no
+``Microsoft.Resources/...`` action; a site whose VNet s2svpn creates needs :data:`NEW_VNET_ACTIONS`
+as well (the resource group ones at subscription scope, since the group may not exist yet). The ARM sandbox can enforce this role
 (``S2SVPN_SANDBOX_ARM_ROLE``), and the tests prove that each action is needed and that the whole
 set is enough for a provision, a monitor cycle and a teardown.
 """
@@ -71,6 +72,19 @@ _ACTIONS: tuple[tuple[str, str], ...] = (
 )
 
 REQUIRED_ACTIONS: tuple[str, ...] = tuple(action for action, _ in _ACTIONS)
+
+# Only for a site that creates its VNet (and its resource group when missing): wizard.vnet_steps.
+NEW_VNET_ACTIONS: tuple[tuple[str, str], ...] = (
+    ("Microsoft.Network/virtualNetworks/write", "create the VNet, or add an address space to it"),
+    ("Microsoft.Network/virtualNetworks/delete", "remove the VNet s2svpn created (teardown)"),
+    ("Microsoft.Resources/subscriptions/resourceGroups/read", "see whether the group exists"),
+    ("Microsoft.Resources/subscriptions/resourceGroups/write", "create the resource group"),
+    ("Microsoft.Resources/subscriptions/resourceGroups/delete", "remove it (teardown, if empty)"),
+    (
+        "Microsoft.Resources/subscriptions/resourceGroups/resources/read",
+        "check the group holds nothing else before deleting it",
+    ),
+)
 WHY: dict[str, str] = dict(_ACTIONS)
 
 

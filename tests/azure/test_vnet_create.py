@@ -225,3 +225,34 @@ def test_a_resource_group_delete_is_followed_while_azure_takes_its_time(sandbox,
     finally:
         sandbox.timing.other_seconds = 0.0
         client.close()
+
+
+# ------------------------------------------------------------------ the role
+
+
+def test_the_least_privilege_role_cannot_create_a_group_and_the_new_vnet_actions_can(
+    sandbox, fresh
+):
+    from s2svpn.azure_role import NEW_VNET_ACTIONS, role_definition
+
+    role = role_definition(sandbox.subscription_id, fresh.resource_group)
+    sandbox.enforce_role(role)
+    client = client_for(sandbox)
+    try:
+        with pytest.raises(ClientError) as err:
+            client.ensure_resource_group(fresh)
+        assert err.value.status == 403
+        assert "Microsoft.Resources/subscriptions/resourceGroups/read" in err.value.message
+        role["Actions"] += [action for action, _ in NEW_VNET_ACTIONS]
+        role["AssignableScopes"] = [f"/subscriptions/{sandbox.subscription_id}"]
+        sandbox.enforce_role(role)
+        client.ensure_resource_group(fresh)
+        client.ensure_vnet(fresh)
+        assert client.delete_vnet(fresh, wait=True) == "deleted"
+        assert client.resource_group_contents(fresh.resource_group) == []
+        assert client.delete_resource_group(fresh.resource_group) in ("deleted", "deleting")
+        used = {a.lower() for a in sandbox.granted}
+        assert {a.lower() for a, _ in NEW_VNET_ACTIONS} <= used
+    finally:
+        sandbox.enforce_role(None)
+        client.close()

@@ -116,6 +116,13 @@ def action_for(method: str, parts: list[str]) -> str | None:
     """The action a request under ``/subscriptions/<sub>/resourceGroups/<rg>/providers/
     Microsoft.Network/...`` needs (``parts``: its path segments), None if it names none."""
     low = [p.lower() for p in parts]
+    if low[2:3] == ["resourcegroups"] and len(parts) in (3, 4, 5) and method in VERBS:
+        # Microsoft.Resources operations (Azure's list of resource provider operations):
+        # resourceGroups/read|write|delete, and resourceGroups/resources/read for its contents
+        group = "Microsoft.Resources/subscriptions/resourceGroups"
+        if len(parts) == 5:
+            return f"{group}/resources/read" if low[4] == "resources" else None
+        return f"{group}/{VERBS[method]}"
     if len(parts) < 7:
         return None
     seg = SEGMENTS.get(low[6])
