@@ -118,6 +118,11 @@ def test_a_vnet_without_a_free_27_is_offered_an_address_space(alice, draft):
     assert draft.intent["vnet_added_prefix"] == "10.60.1.0/27"
     assert draft.intent["vnet_prefixes"] == ["10.60.0.0/24", "10.60.1.0/27"]
     assert draft.intent["create_vnet"] is False
+    from wizard.plan import build_plan
+
+    objects = {(o.kind, o.name): o for o in build_plan(draft).objects}
+    added = objects[("VNet address space", "10.60.1.0/27")]
+    assert added.action == "create" and added.values["teardown"] == "removed again"
 
 
 def test_an_added_space_that_overlaps_is_refused(alice, draft):
