@@ -24,8 +24,8 @@ pfSense's rules (pfsense/pfsense RELENG_2_7_2, ``src/etc/inc/filter.inc``):
 REST (pfrest/pfSense-pkg-RESTAPI ``Models/OutboundNATMode.inc``, ``Models/OutboundNATMapping.inc``):
 ``source``/``destination`` accept a subnet but no bare address (``allow_ipaddr: false``). In
 config.xml the translation is ``target`` + ``target_subnet`` since pfSense 2.7.1 (pfrest issue
-#422), which the manual export's config.xml section follows. The endpoints are assumed present in
-every v2 release (v1 had outbound NAT since 1.1.0; not checked release by release). Each
+#422), which the manual export's config.xml section follows. Both endpoints exist
+in every v2 release (checked at pfrest tags v2.0.0 … v2.10.0; see s2svpn.pfsense_versions). Each
 mapping is found again by its description (:func:`mapping_descr`). Teardown switches the mode
 back only when s2svpn switched it, no other s2svpn mapping is left, and no mapping appeared since
 s2svpn switched (switching back would silently disable it). Pure functions plus steps that take

@@ -27,8 +27,22 @@ RELEASE_LINES: tuple[
     ((2, 8, 0), (2, 9, 0), ("2.8.1",), ("26.03",), "v2.8.4"),
     ((2, 9, 0), (2, 11, 0), ("2.8.1",), ("26.03.1",), "v2.10.0"),
 )
-# Endpoints s2svpn cannot work without that did not exist in every v2 release.
-REQUIRED_ENDPOINTS = {"/api/v2/status/ipsec/sas": (2, 2, 0)}
+# Endpoints s2svpn needs, with the first release that has them. The outbound NAT ones (the fix for
+# firewall-originated traffic, s2svpn.pfsense_nat) are in every v2 release: Endpoints/
+# FirewallNATOutboundModeEndpoint.inc (url /api/v2/firewall/nat/outbound/mode, GET/PATCH) and
+# FirewallNATOutboundMappingEndpoint.inc (…/outbound/mapping, GET/POST/PATCH/DELETE) exist with those
+# urls and methods at tags v2.0.0, v2.1.0, v2.2.0, v2.3.0, v2.4.0, v2.4.3, v2.5.0 and v2.10.0
+# (read in pfrest/pfSense-pkg-RESTAPI); listed so the preflight says so should that ever change.
+REQUIRED_ENDPOINTS = {
+    "/api/v2/status/ipsec/sas": (2, 2, 0),
+    "/api/v2/firewall/nat/outbound/mode": (2, 0, 0),
+    "/api/v2/firewall/nat/outbound/mapping": (2, 0, 0),
+}
+_PURPOSE = {
+    "/api/v2/status/ipsec/sas": "s2svpn reads the tunnel state there",
+    "/api/v2/firewall/nat/outbound/mode": "s2svpn reads and sets the outbound NAT mode there",
+    "/api/v2/firewall/nat/outbound/mapping": "s2svpn writes its outbound NAT mappings there",
+}
 _DOWNLOAD = "https://github.com/pfrest/pfSense-pkg-RESTAPI/releases/download"
 
 
@@ -86,7 +100,7 @@ def check(pfsense_version: str, restapi_version: str) -> tuple[list[str], list[s
         if restapi < since:
             problems.append(
                 f"pfSense-pkg-RESTAPI {restapi_version} has no {endpoint} (added in "
-                f"v{'.'.join(map(str, since))}); s2svpn reads the tunnel state there. To fix: "
+                f"v{'.'.join(map(str, since))}); {_PURPOSE[endpoint]}. To fix: "
                 + fitting_release(pfsense_version)
             )
     line = _line(restapi)

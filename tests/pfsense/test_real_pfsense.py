@@ -14,6 +14,7 @@ from dataclasses import replace
 import pytest
 
 from s2svpn import pfsense_push as push
+from s2svpn import pfsense_versions as versions
 from s2svpn.clients.errors import ClientError
 from s2svpn.clients.pfsense import PfSenseClient
 from s2svpn.sandbox.pfsense import Fault
@@ -273,6 +274,16 @@ def test_the_preflight_knows_which_rest_release_fits_which_pfsense(
     assert (not result.ok) == refused, result.problems
     if refused:
         assert advice in " ".join(result.problems)
+
+
+def test_the_outbound_nat_endpoints_are_required_and_in_every_v2_release():
+    # pfrest tags v2.0.0 ... v2.10.0 all have FirewallNATOutbound{Mode,Mapping}Endpoint.inc
+    for path in ("/api/v2/firewall/nat/outbound/mode", "/api/v2/firewall/nat/outbound/mapping"):
+        assert versions.REQUIRED_ENDPOINTS[path] == (2, 0, 0)
+    problems, _ = versions.check("2.7.2-RELEASE", "v1.8.1")
+    assert any("/api/v2/firewall/nat/outbound/mode" in p and "v2.0.0" in p for p in problems)
+    problems, _ = versions.check("2.7.2-RELEASE", "v2.0.0")
+    assert problems and all("/api/v2/status/ipsec/sas" in p for p in problems)
 
 
 def test_a_missing_endpoint_and_a_missing_package_say_different_things(make_sandbox, world):
