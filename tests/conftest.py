@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -93,6 +94,24 @@ def administrator(db):
 # ------------------------------------------------------------------ a real Celery worker
 
 
+def _process_tree(pid: int) -> list:
+    """The process ``pid``, its descendants and every other member of its process group (a prefork
+    child whose parent was killed is re-parented to init, but stays in the group)."""
+    import psutil
+
+    found: dict[int, psutil.Process] = {}
+    with contextlib.suppress(psutil.NoSuchProcess):
+        parent = psutil.Process(pid)
+        found[pid] = parent
+        for child in parent.children(recursive=True):
+            found[child.pid] = child
+    for other in psutil.process_iter():
+        with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError, PermissionError):
+            if other.pid not in found and os.getpgid(other.pid) == pid:
+                found[other.pid] = other
+    return list(found.values())
+
+
 class CeleryProcesses:
     """A real ``celery worker`` (and ``celery beat``) subprocess sharing the test database.
 
@@ -105,6 +124,7 @@ class CeleryProcesses:
         self.workdir = workdir
         self.worker = None
         self.beat = None
+        self.grace = 10.0  # seconds a process has to end on SIGTERM before it is killed
 
     def _spawn(self, name: str, args: list[str]):
         import subprocess
@@ -151,16 +171,25 @@ class CeleryProcesses:
             self.worker.wait()
 
     def stop(self) -> None:
+        """SIGTERM each process group, wait, then SIGKILL whatever is left of it: the process,
+        its prefork children (found through psutil, also once the parent is gone and they are
+        orphans of init) and anything else in its group. No celery process outlives the test."""
         import signal
 
+        import psutil
+
         for proc in (self.worker, self.beat):
-            if proc and proc.poll() is None:
+            if proc is None:
+                continue
+            tree = _process_tree(proc.pid)
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except Exception:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            _gone, alive = psutil.wait_procs(tree, timeout=self.grace)
+            for leftover in alive:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    leftover.kill()
+            psutil.wait_procs(alive, timeout=5)
+            proc.wait()  # reap the Popen (its exit status)
 
     def log(self, name: str = "worker") -> str:
         path = self.workdir / f"{name}.log"
