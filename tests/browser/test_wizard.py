@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from s2svpn.intent import SiteIntent
 from tests.browser.conftest import Shots, login
 from tests.domain.dnsserver import LocalDns
+from tests.wizard.conftest import make_site
 from wizard.models import Run, RunStatus, Site, SiteStatus
 
 pytestmark = pytest.mark.browser
@@ -207,38 +208,8 @@ def test_a_new_user_completes_the_wizard_with_the_keyboard_and_the_tunnel_comes_
 
 
 def canonical_draft(slug: str = "home") -> Site:
-    answers = SiteIntent().to_dict()
-    for key in ("slug", "resource_group", "location", "vnet_name"):
-        answers.pop(key)
-    answers["_wizard"] = {
-        "vnets": [
-            {
-                "name": "vnet-hub",
-                "location": "westeurope",
-                "address_prefixes": ["172.16.0.0/16"],
-                "subnets": [["workload", "172.16.20.0/24"]],
-            }
-        ],
-        "pfsense": {"frr_installed": True, "interfaces": ["wan", "lan"]},
-    }
-    return Site.objects.create(
-        name="Home lab",
-        slug=slug,
-        status=SiteStatus.DRAFT,
-        wizard_step="review",
-        azure_auth="service_principal",
-        tenant_id="11111111-2222-3333-4444-555555555555",
-        client_id="66666666-7777-8888-9999-000000000000",
-        client_secret="x" * 20,
-        subscription_id="00000000-0000-0000-0000-0000000000aa",
-        resource_group="rg-home-s2s",
-        location="westeurope",
-        vnet_name="vnet-hub",
-        pfsense_url="https://192.0.2.10",
-        pfsense_api_key="y" * 20,
-        pfsense_fingerprint="ab" * 32,
-        intent=answers,
-    )
+    # no PSK yet: the connection step offers "generate" and "type my own" only
+    return make_site(slug=slug, status=SiteStatus.DRAFT, wizard_step="review", psk="")
 
 
 def message_next_to(page, field: str) -> str:

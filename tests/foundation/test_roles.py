@@ -16,8 +16,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from s2svpn.roles import OPERATE, VIEW_STATUS
 from tests.conftest import user_with_role
-from tests.wizard.conftest import canonical_answers, quick_live_plan  # noqa: F401
-from wizard.models import AzureAuth, Run, RunKind, RunStatus, Site, SiteStatus
+from tests.wizard.conftest import make_site, quick_live_plan  # noqa: F401
+from wizard.models import Run, RunKind, RunStatus, Site, SiteStatus
 
 pytestmark = pytest.mark.usefixtures("quick_live_plan")
 
@@ -76,24 +76,7 @@ def fill(route: str, values: dict[str, str]) -> str:
 
 @pytest.fixture
 def world(db):
-    site = Site.objects.create(
-        name="Home lab",
-        slug="home",
-        status=SiteStatus.ACTIVE,
-        azure_auth=AzureAuth.SERVICE_PRINCIPAL,
-        tenant_id="11111111-2222-3333-4444-555555555555",
-        client_id="66666666-7777-8888-9999-000000000000",
-        client_secret="sp-secret",
-        subscription_id="00000000-0000-0000-0000-0000000000aa",
-        resource_group="rg-home-s2s",
-        location="westeurope",
-        vnet_name="vnet-hub",
-        pfsense_url="https://127.0.0.1:9",  # nothing listens: refused at once
-        pfsense_api_key="pf-key",
-        pfsense_fingerprint="ab" * 32,
-        psk="Zq7hT2mW9xVb4Lc8Nf1Rk6Pd3Sg5Jy0Ua",
-        intent=canonical_answers(),
-    )
+    site = make_site(status=SiteStatus.ACTIVE)
     run = Run.objects.create(
         site=site, kind=RunKind.PROVISION, status=RunStatus.FAILED, active=False
     )

@@ -58,28 +58,33 @@ def quick_live_plan(monkeypatch):
             thread.join(timeout=15)
 
 
+def make_site(**overrides) -> Site:
+    """The canonical site's row with overrides: Azure by service principal, a pfSense where
+    nothing listens (127.0.0.1:9, refused at once), every wizard answer given."""
+    fields = {
+        "name": "Home lab",
+        "slug": "home",
+        "azure_auth": AzureAuth.SERVICE_PRINCIPAL,
+        "tenant_id": "11111111-2222-3333-4444-555555555555",
+        "client_id": "66666666-7777-8888-9999-000000000000",
+        "client_secret": "sp-secret-value-not-to-be-shown",
+        "subscription_id": "00000000-0000-0000-0000-0000000000aa",
+        "resource_group": "rg-home-s2s",
+        "location": "westeurope",
+        "vnet_name": "vnet-hub",
+        "pfsense_url": "https://127.0.0.1:9",
+        "pfsense_api_key": "pfsense-api-key-not-to-be-shown",
+        "pfsense_fingerprint": "ab" * 32,
+        "psk": PSK,
+        "intent": canonical_answers(),
+    }
+    return Site.objects.create(**{**fields, **overrides})
+
+
 @pytest.fixture
 def draft(db) -> Site:
     """A draft whose answers are the canonical scenario; every step is reachable."""
-    return Site.objects.create(
-        name="Home lab",
-        slug="home",
-        status=SiteStatus.DRAFT,
-        wizard_step="review",
-        azure_auth=AzureAuth.SERVICE_PRINCIPAL,
-        tenant_id="11111111-2222-3333-4444-555555555555",
-        client_id="66666666-7777-8888-9999-000000000000",
-        client_secret="sp-secret-value-not-to-be-shown",
-        subscription_id="00000000-0000-0000-0000-0000000000aa",
-        resource_group="rg-home-s2s",
-        location="westeurope",
-        vnet_name="vnet-hub",
-        pfsense_url="https://127.0.0.1:9",  # nothing listens: refused at once
-        pfsense_api_key="pfsense-api-key-not-to-be-shown",
-        pfsense_fingerprint="ab" * 32,
-        psk=PSK,
-        intent=canonical_answers(),
-    )
+    return make_site(status=SiteStatus.DRAFT, wizard_step="review")
 
 
 def step_url(site: Site, step: str) -> str:
