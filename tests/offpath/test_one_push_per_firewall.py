@@ -10,10 +10,11 @@ import threading
 import pytest
 from django.db import connection
 
+from s2svpn.sandbox.pfsense_state import Fault
 from tests.conftest import make_sandbox_site
 from tests.integration.test_provisioning import wait_for_run
 from tests.offpath.test_two_sites import FIRST, SECOND
-from wizard.models import FirewallLease, RunKind, RunStatus
+from wizard.models import FirewallLease, RunKind, RunStatus, StepState
 from wizard.runs import start_run
 
 pytestmark = pytest.mark.integration
@@ -47,10 +48,8 @@ def record_writes(pfsense) -> list[dict]:
     return writes
 
 
-def test_two_sites_provisioned_together_write_to_their_firewall_one_push_after_the_other(
-    fresh_sandboxes, celery_worker
-):
-    boxes = fresh_sandboxes
+def two_sites(boxes):
+    """Two sites on the sandbox pfSense (APIPA, 32-bit ASN), the second in a VNet of its own."""
     # Each gateway takes a few seconds: a run waits for Azure between its phase 1 and its phase 2,
     # the gap where another push would slip in if the firewall were held per step.
     boxes.arm.timing.gateway_seconds = 4.0
@@ -61,6 +60,20 @@ def test_two_sites_provisioned_together_write_to_their_firewall_one_push_after_t
     branch = make_sandbox_site(boxes, slug="branch", **SECOND)
     branch.vnet_name = "vnet-branch"
     branch.save(update_fields=["vnet_name"])
+    return home, branch
+
+
+def waited_for(run, site) -> bool:
+    """Some step of ``run`` waited because ``site``'s push held the firewall."""
+    wanted = f"another push to this firewall (site {site.name}) is in progress"
+    return any(wanted in line["m"] for step in run.steps.all() for line in step.log)
+
+
+def test_two_sites_provisioned_together_write_to_their_firewall_one_push_after_the_other(
+    fresh_sandboxes, celery_worker
+):
+    boxes = fresh_sandboxes
+    home, branch = two_sites(boxes)
     writes = record_writes(boxes.pfsense)
 
     run_home = start_run(home, RunKind.PROVISION)
@@ -100,14 +113,30 @@ def test_two_sites_provisioned_together_write_to_their_firewall_one_push_after_t
         ), f"no write of {site} names its own objects"
 
     # The run that went second waited, and said for whom.
-    second = run_branch if blocks[0] == "home" else run_home
-    first_site = home if second is run_branch else branch
-    waited = [
-        line["m"]
-        for step in second.steps.all()
-        for line in step.log
-        if "another push to this firewall" in line["m"]
-    ]
-    assert waited, "the second push waited for the first"
-    assert f"(site {first_site.name})" in waited[0]
+    first, second = (home, run_branch) if blocks[0] == "home" else (branch, run_home)
+    assert waited_for(second, first), "the second push waited for the first"
+    assert list(FirewallLease.objects.values_list("holder", flat=True)) == [""]
+
+
+def test_a_push_that_fails_lets_go_of_the_firewall_and_the_waiting_one_finishes(
+    fresh_sandboxes, celery_worker
+):
+    boxes = fresh_sandboxes
+    home, branch = two_sites(boxes)
+    # The first push to write its firewall rule is refused (a validation error: permanent), so it
+    # rolls back to its checkpoint and fails; the other push waits for it, then goes ahead.
+    boxes.pfsense.faults.fail_at["POST /api/v2/firewall/rule"] = Fault(code=400, times=1)
+
+    runs = [start_run(home, RunKind.PROVISION), start_run(branch, RunKind.PROVISION)]
+    runs = [wait_for_run(run, celery_worker, timeout=180) for run in runs]
+
+    failed = [run for run in runs if run.status == RunStatus.FAILED]
+    succeeded = [run for run in runs if run.status == RunStatus.SUCCEEDED]
+    assert len(failed) == len(succeeded) == 1, [(r.site.slug, r.status, r.error) for r in runs]
+    assert failed[0].steps.get(key="pf_rest").state == StepState.FAILED
+    assert waited_for(succeeded[0], failed[0].site), "the second push waited for the first"
+    # The failed push's rollback restored only its own checkpoint: the other site's objects stay.
+    ok = succeeded[0].site.get_intent()
+    config = boxes.pfsense.snapshot()
+    assert ok.vti_descr in json.dumps(config.get("interfaces"))
     assert list(FirewallLease.objects.values_list("holder", flat=True)) == [""]
