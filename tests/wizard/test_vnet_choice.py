@@ -47,6 +47,7 @@ def test_a_subscription_without_vnets_is_offered_a_new_one_with_a_free_space(ali
     assert 'value="10.1.0.0/16"' in html  # 10.0.0.0/24 is a home LAN
     assert 'value="10.1.255.224/27"' in html
     assert 'value="vnet-hub"' in html  # the site's VNet name, not taken yet
+    assert "Microsoft.Resources/subscriptions/resourceGroups/write" in html  # what it needs
 
 
 def test_a_new_vnet_is_stored_with_its_group_and_region(alice, draft):

@@ -434,8 +434,11 @@ def read_vnets(site: Site) -> None:
 
 def extras(site: Site, form: VnetForm) -> dict[str, Any]:
     chosen = form["vnet_name"].value() or site.vnet_name
+    from s2svpn.azure_role import NEW_VNET_ACTIONS
+
     return {
         "vnet": form.vnet(chosen),
         "vnets": form.vnets(),
         "resource_group": wizard_data(site).get("resource_group") or {},
+        "new_vnet_actions": NEW_VNET_ACTIONS,
     }
