@@ -14,14 +14,17 @@ Wire contract, from Azure/azure-rest-api-specs:
   ``VirtualNetworks_CreateOrUpdate`` (PUT, 200/201, long-running, final state via
   ``azure-async-operation``) and ``VirtualNetworks_Delete`` (200/202/204, final state via
   ``location``). A VNet PUT is a full replacement: its ``subnets`` are the VNet's subnets
-  afterwards (subnets left out are deleted; azurerm and the az CLI therefore send the current
-  subnets back on every VNet update).
+  afterwards (subnets left out are deleted: see below).
 
 Error codes: ``ResourceGroupNotFound``, ``LocationRequired``, ``InvalidResourceGroupLocation``,
+``ResourceGroupBeingDeleted`` (Microsoft's list of common deployment errors),
 ``NetcfgSubnetRangeOutsideVnet``, ``NetcfgSubnetRangesOverlap``, ``InUseSubnetCannotBeDeleted``
 and ``InUseSubnetCannotBeUpdated`` are ARM's own (seen in Azure's answers quoted in public
-issues); ``ResourceGroupBeingDeleted``, ``InvalidResourceGroupName``, ``VnetAddressSpacesOverlap``
-and ``VnetAddressSpaceMissing`` are our guesses (marked where raised).
+issues). Guesses, marked where raised: ``InvalidResourceGroupName``, ``VnetAddressSpaceMissing``,
+and ``VnetAddressSpacesOverlap`` for two overlapping prefixes of one VNet (ARM's code of that
+name is documented for peering VNets whose spaces overlap). That a PUT without ``subnets``
+deletes the VNet's subnets is our reading of ARM's full-replacement PUT, which azurerm's and the
+az CLI's habit of sending the subnets back supports; it is not stated in the spec.
 """
 
 from __future__ import annotations
@@ -101,7 +104,7 @@ class Groups(ArmStore):
 
     @staticmethod
     def _being_deleted(rg: str) -> ArmError:
-        # guess: the code ARM answers writes into a group it is deleting
+        # ARM's code for writes into a group it is deleting; the message is our wording
         return ArmError(
             409,
             "ResourceGroupBeingDeleted",
