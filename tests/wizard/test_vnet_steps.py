@@ -162,3 +162,57 @@ def test_an_address_space_added_to_a_full_vnet_is_removed_again(empty_sandboxes)
     (vnet,) = arm.resources("virtualNetworks")
     assert vnet["properties"]["addressSpace"]["addressPrefixes"] == ["10.60.0.0/24"]
     assert [s["name"] for s in vnet["properties"]["subnets"]] == ["apps"]
+
+
+def test_a_vnet_whose_gateway_another_home_still_uses_is_kept_with_its_group(empty_sandboxes):
+    from dataclasses import replace
+
+    from tests.azure.conftest import PSK
+
+    arm = empty_sandboxes.arm
+    site = make_sandbox_site(empty_sandboxes, slug="first", **NEW_VNET)
+    assert run_to_end(site).status == RunStatus.SUCCEEDED
+    # another home's connection on the same gateway (as a site adopting it would add)
+    client = AzureVpnClient.for_sandbox(
+        arm.base_url, arm.ca_file, arm.subscription_id, polling_interval=0
+    )
+    try:
+        other = replace(site.get_intent(), slug="other", onprem_asn=65020)
+        lng = client.ensure_local_gateway(other)
+        gateway = client.get_gateway(site.get_intent())
+        client.ensure_connection(other, gateway.id, lng.id, PSK)
+    finally:
+        client.close()
+
+    teardown = run_to_end(site, RunKind.TEARDOWN)
+    assert teardown.status == RunStatus.SUCCEEDED, teardown.error
+    said = messages(teardown)
+    assert said["az_vnet"].startswith("VNet vnet-hub kept: subnet GatewaySubnet is still in use by")
+    assert said["az_rg"].startswith("resource group rg-home-s2s kept: it still holds")
+    assert arm.resource_groups() == ["rg-home-s2s"]
+    assert [v["name"] for v in arm.resources("virtualNetworks")] == ["vnet-hub"]
+    assert [c["name"] for c in arm.resources("connections")] == ["s2svpn-other-conn"]
+
+
+def test_a_crash_right_after_azure_accepted_the_vnet_still_tears_it_down(
+    empty_sandboxes, monkeypatch
+):
+    original = AzureVpnClient.ensure_vnet
+    calls = []
+
+    def dies_after_the_put(self, intent):
+        vnet = original(self, intent)
+        calls.append(vnet.action)
+        if len(calls) == 1:
+            raise ClientError("connection reset by peer", permanent=False)
+        return vnet
+
+    monkeypatch.setattr(AzureVpnClient, "ensure_vnet", dies_after_the_put)
+    site = make_sandbox_site(empty_sandboxes, slug="vcrash", **NEW_VNET)
+    run = run_to_end(site)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert calls[0] == "created" and calls[1] in ("unchanged", "in_progress")
+    assert messages(run)["az_vnet"] == "VNet vnet-hub (10.1.0.0/16) created"
+    assert run_to_end(site, RunKind.TEARDOWN).status == RunStatus.SUCCEEDED
+    assert empty_sandboxes.arm.resources("virtualNetworks") == []
+    assert empty_sandboxes.arm.resource_groups() == []
