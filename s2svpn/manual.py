@@ -151,8 +151,10 @@ def gui_instructions(
         "- Available network ports: pick the `ipsecN` port of this phase 2 (`ipsec1` when it is "
         "the firewall's first VTI; N is the phase 2's reqid) and click Add.",
         f"- Open the new interface: Enable checked, Description `{iface['descr']}`, IPv4 "
-        "Configuration Type None, IPv6 Configuration Type None; leave MSS empty (pfSense applies "
-        "an interface MSS minus 40, and not at all on a VTI in the default IPsec filter mode).",
+        "Configuration Type None, IPv6 Configuration Type None, "
+        f"MSS `{iface['mss']}` (pfSense clamps TCP to the field minus 40 for IPv4, so "
+        f"`{iface['mss']}` gives {iface['mss'] - 40}, Azure's recommended TCP MSS, for LAN <-> "
+        "VNet traffic through the VTI). Keep a lower MSS if one is already set.",
         "- Save, then Apply Changes.",
         "",
         *_system_steps(d.system),
@@ -204,7 +206,8 @@ def _system_steps(system: dict) -> list[str]:
         "## 3a. VPN > IPsec > Advanced Settings",
         "",
         f"- Enable Maximum MSS: checked, Maximum MSS `{system['maxmss']}` (Azure's recommended TCP "
-        "MSS clamp; pfSense applies this value as given). Keep a lower value if one is set.",
+        "MSS clamp; pfSense applies this value as given, but only to traffic to and from Azure's "
+        "BGP address, the phase 2 remote address). Keep a lower value if one is set.",
         "- Save.",
         "",
     ]
@@ -286,6 +289,7 @@ def config_xml_fragment(
     if iface["enable"]:
         _text(opt, "enable", True)
     _text(opt, "spoofmac", "")
+    _text(opt, "mss", iface["mss"])  # interfaces.php stores the MSS field as interfaces/<id>/mss
     system = ET.SubElement(root, "system")
     if d.system.get("no_apipa_block"):
         _text(system, "no_apipa_block", "yes")

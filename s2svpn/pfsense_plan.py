@@ -28,7 +28,13 @@ from s2svpn.errors import InputError
 from s2svpn.intent import SiteIntent
 from s2svpn.pfsense_compare import FRR_SECTIONS, diff_fields, merge_frr
 from s2svpn.pfsense_nat import desired_mappings
-from s2svpn.pfsense_system import SYSTEM_KEYS, effective_maxmss, system_changes
+from s2svpn.pfsense_system import (
+    SYSTEM_KEYS,
+    VTI_MSS,
+    effective_maxmss,
+    interface_body,
+    system_changes,
+)
 
 __all__ = [
     "FRR_SECTIONS",
@@ -42,6 +48,7 @@ __all__ = [
     "frr_generate_command",
     "frr_read_command",
     "frr_write_commands",
+    "interface_body",
     "merge_frr",
     "restore_command",
     "rule_sources",
@@ -242,13 +249,15 @@ def desired_pfsense(
         "rand_time": int(child_lifetime * P2_RAND_FRACTION),
         "keepalive": True,
     }
-    # No interface "mss": filter.inc applies that field minus 40 and, in the default enc filter
-    # mode, not on ipsecN at all; the clamp goes into IPsec Advanced (``system``) instead.
+    # MSS 1390: filter.inc applies the interface field minus 40 (max-mss 1350 on ipsecN), the
+    # only clamp that covers LAN <-> VNet traffic; IPsec Advanced's maximum MSS (``system``)
+    # covers just <vpn_networks>, i.e. Azure's BGP address (s2svpn.pfsense_system).
     interface = {
         "descr": intent.vti_descr,
         "enable": True,
         "typev4": "none",
         "typev6": "none",
+        "mss": VTI_MSS,
     }
     sources = rule_sources(intent, transit.azure_ip if intent.bgp_mode == "apipa" else azure_bgp_ip)
     rules = [

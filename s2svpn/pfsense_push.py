@@ -130,7 +130,9 @@ SYSTEM_REASONS = {
     "no_apipa_block": "Allow APIPA: switch on (System > Advanced > Firewall & NAT). pfSense blocks "
     "169.254.0.0/16 before any rule unless it is on, and APIPA mode runs BGP over 169.254.x.x.",
     "maxmss": "Maximum MSS 1350 (VPN > IPsec > Advanced), as Azure recommends; pfSense applies "
-    "this value as given to VPN traffic.",
+    "this value as given to traffic to and from its <vpn_networks> table, which for a VTI holds "
+    "only Azure's BGP address: it clamps the BGP session (LAN <-> VNet traffic is clamped by the "
+    "VTI interface's MSS).",
 }
 
 
@@ -173,7 +175,8 @@ def plan(client: Any, desired: PfSenseDesired, state: dict | None = None) -> lis
     if iface is None:
         items.append(PlanItem("interface", port, "create", dict(desired.interface)))
     else:
-        diff = plans.diff_fields({**desired.interface, "if": port}, iface)
+        want = plans.interface_body(desired.interface, iface)  # a lower MSS there is kept
+        diff = plans.diff_fields({**want, "if": port}, iface)
         items.append(PlanItem("interface", port, "update" if diff else "unchanged", diff))
 
     for rule in desired.rules:
@@ -270,7 +273,7 @@ def write(
     state["reqid"], state["port"] = int(p2["reqid"]), port
 
     before = client.find_interface(port)
-    iface, action = client.ensure_interface(desired.interface, port)
+    iface, action = client.ensure_interface(plans.interface_body(desired.interface, before), port)
     _record(state, "interface", port, action, _before(before, desired.interface))
 
     for rule in desired.rules:

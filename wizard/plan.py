@@ -302,6 +302,9 @@ def pfsense_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> li
             {
                 "port": "ipsec<reqid> (the VTI)",
                 "enabled": "yes",
+                "MSS": f"{desired.interface['mss']} (pfSense clamps TCP through the VTI to this "
+                f"minus 40 = {desired.interface['mss'] - 40}, as Azure recommends; a lower value "
+                "already set is kept)",
             },
             again,
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from s2svpn import pfsense_plan as cmds
 from s2svpn.pfsense_identity import identity
+from s2svpn.pfsense_system import interface_max_mss
 from s2svpn.sandbox.pfsense_state import FRR_PACKAGE, PfSenseStore
 from s2svpn.sandbox.world import PfSenseEnd
 
@@ -48,14 +49,71 @@ class Status(PfSenseStore):
         with self.lock:
             return self._frr_running()
 
-    def max_mss(self) -> int | None:
-        """The max-mss pfSense's live ruleset applies to VPN traffic (None: no clamp).
+    # ---- pf's MSS clamps (src/etc/inc/filter.inc filter_generate_scrubing(), RELENG_2_7_2) ----
+    def vpn_networks(self) -> list[str]:
+        """The ``<vpn_networks>`` table as ``filter_get_vpns_list()`` fills it from IPsec.
 
-        ``filter.inc`` ``filter_generate_scrubing()``: IPsec Advanced's maximum MSS as given; the
-        VTI interface's own MSS field is not used (minus 40, and ipsecN is not filtered in the
-        default enc filter mode)."""
+        Per live phase 2 that is not mobile, not transport and not disabled, its remote id through
+        ``ipsec_idinfo_to_cidr($remoteid, true)`` (``src/etc/inc/ipsec.inc``; called without a
+        mode, so an "address" id is ``/32``, ``/128`` for tunnel6; "network" is
+        address/netbits); ``0.0.0.0/0`` is left out. Only when IPsec is enabled (a phase 1 that
+        is not disabled). Interface-name remote ids (s2svpn never pushes them) are not modelled."""
         with self.lock:
-            return cmds.effective_maxmss(self.state["running"].get("system") or {})
+            ipsec = self.state["running"].get("ipsec") or {}
+            if not any(not p1.get("disabled") for p1 in ipsec.get("phase1") or []):
+                return []
+            out: list[str] = []
+            for p2 in ipsec.get("phase2") or []:
+                if p2.get("mobile") or p2.get("mode") == "transport" or p2.get("disabled"):
+                    continue
+                kind, address = p2.get("remoteid_type"), p2.get("remoteid_address")
+                if kind == "address" and address:
+                    bits = 128 if p2.get("mode") == "tunnel6" else 32
+                    out.append(f"{address}/{bits}")
+                elif kind == "network" and address:
+                    out.append(f"{address}/{p2.get('remoteid_netbits')}")
+            return [n for n in out if n not in ("0.0.0.0/0", "::/0")]
+
+    def vpn_max_mss(self) -> tuple[int | None, list[str]]:
+        """(max-mss, networks) of ``scrub from any to <vpn_networks>`` / ``from <vpn_networks>
+        to any``: IPsec Advanced's maximum MSS as given (None: clamp off)."""
+        with self.lock:
+            value = cmds.effective_maxmss(self.state["running"].get("system") or {})
+        return value, self.vpn_networks()
+
+    def interface_max_mss(self, port: str) -> int | None:
+        """The IPv4 max-mss of ``scrub on $<if> inet all`` for the live interface on ``port``
+        (e.g. ``ipsec1``): its MSS field minus 40; None without one (or when scrub is disabled
+        and no MSS is set, the same)."""
+        with self.lock:
+            interfaces = self.state["running"].get("interfaces") or {}
+            found = next((o for o in interfaces.values() if o.get("if") == port), None)
+        return None if found is None else interface_max_mss(found)
+
+    def syn_max_mss(self, source: str, destination: str, *, port: str, inbound: bool = False):
+        """The lowest max-mss pf applies to a TCP SYN from ``source`` to ``destination`` that
+        crosses the VTI ``port`` (outbound into the tunnel unless ``inbound``); None: unclamped.
+
+        The ``<vpn_networks>`` scrub matches either address; the VTI's interface scrub applies
+        outbound, and inbound only in the ``if_ipsec`` filter mode: in the default ``enc`` mode
+        pfSense sets ``net.inet.ipsec.filtertunnel`` 0 (``globals.inc`` ``$ipsec_filter_sysctl``),
+        so decapsulated packets skip pf (FreeBSD ``ipsec4_capability()``,
+        IPSEC_CAP_BYPASS_FILTER). Other interfaces the SYN crosses (LAN) are not modelled."""
+        clamps: list[int] = []
+        value, networks = self.vpn_max_mss()
+        if value is not None and any(
+            ipaddress.ip_address(address) in ipaddress.ip_network(net, strict=False)
+            for net in networks
+            for address in (source, destination)
+        ):
+            clamps.append(value)
+        with self.lock:
+            mode = (self.state["running"].get("ipsec") or {}).get("filtermode") or "enc"
+        if not inbound or mode == "if_ipsec":
+            on_vti = self.interface_max_mss(port)
+            if on_vti is not None:
+                clamps.append(on_vti)
+        return min(clamps) if clamps else None
 
     def apipa_allowed(self) -> bool:
         """Is "Allow APIPA" live (the filter reloaded with system/no_apipa_block set)?"""

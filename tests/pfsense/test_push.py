@@ -75,6 +75,7 @@ def test_the_canonical_push_yields_exactly_the_expected_objects(client, sandbox,
             "enable": True,
             "typev4": "none",
             "typev6": "none",
+            "mss": 1390,  # filter.inc clamps at it minus 40: 1350 through the VTI
             "spoofmac": "",
             "media": "",
             "mediaopt": "",

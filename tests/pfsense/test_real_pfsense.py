@@ -179,16 +179,64 @@ def test_teardown_leaves_a_users_frr_running(client, sandbox, intent):
     assert sections["frr"]["password"] == "the-users-own-frr-password"
 
 
-# ---- MSS: 1350 through IPsec Advanced, as pfSense applies it --------------------------------------
-def test_the_mss_clamp_pfsense_applies_is_1350(client, sandbox, intent):
-    assert sandbox.max_mss() is None  # pfSense's default: no clamp
+# ---- MSS: where pfSense's scrub rules clamp (filter.inc filter_generate_scrubing()) ------------
+LAN_HOST, VNET_HOST = "10.0.0.20", "172.16.1.4"
+
+
+def test_the_mss_clamp_pfsense_applies_is_1350_on_lan_vnet_traffic_and_on_the_bgp_session(
+    client, sandbox, intent
+):
+    assert sandbox.interface_max_mss("ipsec1") is None  # nothing assigned yet
+    assert sandbox.vpn_max_mss() == (None, [])  # pfSense's default: no clamp
     state = run_push(client, intent)
 
-    assert sandbox.max_mss() == 1350  # filter.inc: max-mss <system/maxmss>, no minus 40
-    system_item = next(i for i in state["plan"] if i["kind"] == "system")
-    assert system_item["diff"]["maxmss"] == [None, "1350"]
+    # the VTI interface's MSS field 1390, applied minus 40
+    assert sandbox.interface_max_mss(state["port"]) == 1350
+    assert sandbox.syn_max_mss(LAN_HOST, VNET_HOST, port=state["port"]) == 1350
+    # IPsec Advanced's maximum MSS, as given, on <vpn_networks> = the phase 2 remote id as /32:
+    # Azure's BGP address only, so it covers the BGP session and not LAN <-> VNet traffic
+    assert sandbox.vpn_max_mss() == (1350, ["172.16.19.254/32"])
+    assert sandbox.syn_max_mss("10.0.0.1", "172.16.19.254", port=state["port"]) == 1350
+    items = {i["kind"]: i for i in state["plan"]}
+    assert items["system"]["diff"]["maxmss"] == [None, "1350"]
+    assert items["interface"]["action"] == "create" and items["interface"]["diff"]["mss"] == 1390
+
     push.teardown(client, intent, state)
-    assert sandbox.max_mss() is None
+    assert sandbox.interface_max_mss(state["port"]) is None
+    assert sandbox.vpn_max_mss() == (None, [])
+
+
+def test_without_the_interface_mss_lan_vnet_traffic_is_not_clamped_by_ipsec_advanced(
+    client, sandbox, intent
+):
+    """What the IPsec-Advanced-only clamp s2svpn used to push left LAN <-> VNet traffic with."""
+    state = run_push(client, intent)
+    client.patch_interface(state["port"], {"mss": None})
+    client.apply_interfaces()
+
+    assert sandbox.syn_max_mss(LAN_HOST, VNET_HOST, port=state["port"]) is None
+    assert sandbox.syn_max_mss("10.0.0.1", "172.16.19.254", port=state["port"]) == 1350
+
+
+def test_in_the_default_enc_filter_mode_an_inbound_syn_skips_the_vti_scrub(client, sandbox, intent):
+    state = run_push(client, intent)
+    # a VNet-initiated connection: its SYN arrives decapsulated, pf does not see it on ipsecN
+    # (net.inet.ipsec.filtertunnel 0); the LAN host's SYN-ACK leaves through the VTI, clamped
+    assert sandbox.syn_max_mss(VNET_HOST, LAN_HOST, port=state["port"], inbound=True) is None
+    assert sandbox.syn_max_mss(LAN_HOST, VNET_HOST, port=state["port"]) == 1350
+
+
+def test_the_interface_mss_is_validated_as_the_rest_api_does(client, sandbox, intent):
+    state = run_push(client, intent)
+    with pytest.raises(ClientError) as error:
+        client.patch_interface(state["port"], {"mss": 500})  # NetworkInterface.mss: 576..65535
+    assert "576" in error.value.message
+    # the body was bad on purpose: keep it out of the every-body-follows-the-contract check
+    sandbox.requests[:] = [
+        r
+        for r in sandbox.requests
+        if not (isinstance(r["body"], dict) and r["body"].get("mss") == 500)
+    ]
 
 
 @pytest.mark.parametrize(("users", "applied"), [("1300", 1300), ("1400", 1350), ("", 1350)])
@@ -198,9 +246,30 @@ def test_a_lower_mss_the_user_set_is_kept(client, sandbox, intent, users, applie
 
     state = run_push(client, intent)
 
-    assert sandbox.max_mss() == applied  # an empty value means 1400 on pfSense
+    assert sandbox.vpn_max_mss()[0] == applied  # an empty value means 1400 on pfSense
     push.teardown(client, intent, state)
-    assert sandbox.max_mss() == (int(users) if users else 1400)
+    assert sandbox.vpn_max_mss()[0] == (int(users) if users else 1400)
+
+
+@pytest.mark.parametrize(("users", "kept"), [(1300, 1300), (1500, 1390), (None, 1390)])
+def test_a_lower_interface_mss_is_kept_on_re_push(client, sandbox, intent, users, kept):
+    state = run_push(client, intent)
+    client.patch_interface(state["port"], {"mss": users})
+    client.apply_interfaces()
+
+    again = run_push(client, intent, {})
+
+    item = next(i for i in again["plan"] if i["kind"] == "interface")
+    assert item["action"] == ("unchanged" if kept == users else "update")
+    assert client.find_interface(state["port"])["mss"] == kept
+    assert sandbox.interface_max_mss(state["port"]) == kept - 40
+
+
+def test_a_re_push_with_the_mss_in_place_changes_nothing_on_the_interface(client, intent):
+    state = run_push(client, intent)
+    again = run_push(client, intent, {})
+    item = next(i for i in again["plan"] if i["kind"] == "interface")
+    assert item["action"] == "unchanged" and client.find_interface(state["port"])["mss"] == 1390
 
 
 # ---- Allow APIPA -------------------------------------------------------------------------------
