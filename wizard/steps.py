@@ -394,8 +394,9 @@ def provision_plan(site: Site) -> list[StepSpec]:
     first = ("pf_check",)  # nothing is created (or billed) in Azure before pfSense is checked
     # a resource group and VNet s2svpn creates (or an address space it adds) come first
     created = vnet_steps.provision_specs(site, first)
-    in_group = ("az_rg",) if any(s.key == "az_rg" for s in created) else first
-    in_vnet = (created[-1].key,) if created else first
+    # public IP and local network gateway wait for them too: a VNet that cannot be created (a
+    # conflicting one of that name) fails the run before anything billable exists
+    in_vnet = in_group = (created[-1].key,) if created else first
     specs = [
         StepSpec("pf_check", "pfsense", PF_CHECK_TITLE, pf_check),
         *created,

@@ -216,3 +216,17 @@ def test_a_crash_right_after_azure_accepted_the_vnet_still_tears_it_down(
     assert run_to_end(site, RunKind.TEARDOWN).status == RunStatus.SUCCEEDED
     assert empty_sandboxes.arm.resources("virtualNetworks") == []
     assert empty_sandboxes.arm.resource_groups() == []
+
+
+def test_a_vnet_of_that_name_with_another_space_fails_the_run_before_anything_billable(
+    empty_sandboxes,
+):
+    arm = empty_sandboxes.arm
+    arm.seed_vnet("rg-home-s2s", "vnet-hub", "westeurope", ["10.9.0.0/16"])
+    site = make_sandbox_site(empty_sandboxes, slug="clash", **NEW_VNET)
+    run = run_to_end(site)
+    assert run.status == RunStatus.FAILED
+    assert "already exists with address space 10.9.0.0/16, without 10.1.0.0/16" in run.error
+    assert arm.resources("publicIPAddresses") == [] and arm.resources("localNetworkGateways") == []
+    site.refresh_from_db()
+    assert "created_vnet" not in site.azure_ids and "created_resource_group" not in site.azure_ids
