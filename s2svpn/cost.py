@@ -141,3 +141,54 @@ def estimate(
         as_of=PRICE_AS_OF,
         is_estimate=True,
     )
+
+
+def added_tunnel(
+    sku: str, tunnels_before: int, overrides: dict[str, float] | None = None
+) -> CostEstimate:
+    """What one more site-to-site tunnel (connection) on an existing gateway adds per month.
+
+    The gateway and its public IPs are billed already (whoever built them); a connection is free
+    within the SKU's included tunnels and costs the extra-tunnel rate beyond them (same pricing
+    page as :func:`estimate`; Basic has no extra tunnels to buy). ``tunnels_before``: the
+    gateway's connections before this site's.
+    """
+    overrides = overrides or {}
+    if sku not in SKUS:
+        raise ValueError(f"No price for unknown SKU {sku!r}; use one of {', '.join(sorted(SKUS))}.")
+    after = max(0, int(tunnels_before)) + 1
+    if after > SKUS[sku].tunnels:
+        raise ValueError(
+            f"{sku} carries at most {SKUS[sku].tunnels} site-to-site tunnels and already has "
+            f"{tunnels_before}; resize the gateway (in Azure) or choose another VNet."
+        )
+    rate = overrides.get("extra_tunnel", EXTRA_TUNNEL_USD_HOUR)
+    billed = sku != "Basic" and after > INCLUDED_TUNNELS
+    hourly = rate if billed else 0.0
+    label = (
+        f"this site's tunnel, number {after} on the gateway, beyond the {INCLUDED_TUNNELS} "
+        f"included (x ${rate:g}/h)"
+        if billed
+        else f"this site's tunnel, number {after} on the gateway, within the "
+        f"{INCLUDED_TUNNELS} included"
+    )
+    lines = (
+        ("the shared VPN gateway and its public IP(s): billed already, not added", 0.0),
+        (label, round(hourly * HOURS_PER_MONTH, 2)),
+    )
+    source = PRICE_SOURCE
+    if overrides:
+        source = (
+            "Prices overridden in settings (S2SVPN_PRICE_OVERRIDES) where given; otherwise "
+            + source
+        )
+    return CostEstimate(
+        sku=sku,
+        tunnels=after,
+        hourly_usd=round(hourly, 4),
+        monthly_usd=round(hourly * HOURS_PER_MONTH, 2),
+        lines=lines,
+        source=source,
+        as_of=PRICE_AS_OF,
+        is_estimate=True,
+    )

@@ -21,40 +21,83 @@ from s2svpn.intent import SiteIntent
 def adoption_conflicts(gateway: Any, intent: SiteIntent) -> list[str]:
     """Why ``intent`` cannot join ``gateway`` (a :class:`s2svpn.clients.azure.Gateway`) as it
     is, one full sentence each with its fix; empty when it can."""
+    return [message for _field, message in adoption_problems(gateway, intent)]
+
+
+def review_conflicts(gateway: Any, intent: SiteIntent) -> list[Any]:
+    """The same, as :class:`s2svpn.preconditions.Conflict` for the review: kind ``gateway``
+    (shown next to the VPN gateway), ``field`` the answer that resolves it."""
+    from s2svpn.preconditions import Conflict
+
+    return [Conflict(m, field, "gateway") for field, m in adoption_problems(gateway, intent)]
+
+
+def adoption_problems(gateway: Any, intent: SiteIntent) -> list[tuple[str, str]]:
+    """(the SiteIntent field that resolves it, the full message) per conflict."""
     name = gateway.name
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     if gateway.gateway_type and gateway.gateway_type != "Vpn":
         out.append(
-            f"{name} is a {gateway.gateway_type} gateway, not a VPN gateway; choose a VNet whose "
-            "gateway is a VPN gateway, or one without a gateway."
+            (
+                "vnet_name",
+                (
+                    f"{name} is a {gateway.gateway_type} gateway, not a VPN gateway; choose a VNet whose "
+                    "gateway is a VPN gateway, or one without a gateway."
+                ),
+            )
         )
     if gateway.vpn_type and gateway.vpn_type != "RouteBased":
         out.append(
-            f"{name} is {gateway.vpn_type}; BGP over IPsec needs a RouteBased gateway. Choose "
-            "another VNet."
+            (
+                "vnet_name",
+                (
+                    f"{name} is {gateway.vpn_type}; BGP over IPsec needs a RouteBased gateway. Choose "
+                    "another VNet."
+                ),
+            )
         )
     if gateway.provisioning_state == "Failed":
         out.append(
-            f"{name} is in provisioning state Failed; repair it in the Azure portal (Reset or "
-            "re-save the gateway) before adding this site."
+            (
+                "vnet_name",
+                (
+                    f"{name} is in provisioning state Failed; repair it in the Azure portal (Reset or "
+                    "re-save the gateway) before adding this site."
+                ),
+            )
         )
     if not gateway.enable_bgp:
         out.append(
-            f"{name} has BGP switched off; s2svpn's sites exchange routes over BGP. Switch BGP on "
-            "for the gateway in Azure (this changes the gateway for its other connections too), "
-            "or choose another VNet."
+            (
+                "vnet_name",
+                (
+                    f"{name} has BGP switched off; s2svpn's sites exchange routes over BGP. Switch BGP on "
+                    "for the gateway in Azure (this changes the gateway for its other connections too), "
+                    "or choose another VNet."
+                ),
+            )
         )
     elif gateway.asn is not None and gateway.asn != intent.azure_asn:
         out.append(
-            f"{name} runs BGP as AS {gateway.asn}, but this site says Azure is AS "
-            f"{intent.azure_asn}; the ASN belongs to the gateway: use {gateway.asn} (Gateway step)."
+            (
+                "azure_asn",
+                (
+                    f"{name} runs BGP as AS {gateway.asn}, but this site says Azure is AS "
+                    f"{intent.azure_asn}; the ASN belongs to the gateway: use {gateway.asn} (Gateway step)."
+                ),
+            )
         )
     if gateway.active_active != intent.active_active:
         have = "active-active" if gateway.active_active else "active-standby"
         want = "active-active" if intent.active_active else "active-standby"
         out.append(
-            f"{name} is {have}, but this site is set up {want}; the gateway decides: set "
-            f"active-active to {'on' if gateway.active_active else 'off'} (Gateway step)."
+            (
+                "active_active",
+                (
+                    f"{name} is {have}, but this site is set up {want}; the gateway decides: set "
+                    f"active-active to {'on' if gateway.active_active else 'off'} (Gateway step)."
+                ),
+            )
         )
     if intent.bgp_mode == "apipa" and intent.azure_apipa_ip:
         offered = list(gateway.custom_bgp_ips)
@@ -65,14 +108,24 @@ def adoption_conflicts(gateway: Any, intent: SiteIntent) -> list[str]:
                 else "the gateway has no custom APIPA addresses"
             )
             out.append(
-                f"Azure's APIPA BGP address {intent.azure_apipa_ip} is not configured on {name} "
-                f"({choose}); add it to the gateway's custom BGP IP addresses in Azure, or use "
-                "Azure's default BGP address for this site."
+                (
+                    "azure_apipa_ip",
+                    (
+                        f"Azure's APIPA BGP address {intent.azure_apipa_ip} is not configured on {name} "
+                        f"({choose}); add it to the gateway's custom BGP IP addresses in Azure, or use "
+                        "Azure's default BGP address for this site."
+                    ),
+                )
             )
-    if intent.onprem_asn == gateway.asn:
+    if gateway.asn is not None and intent.onprem_asn == gateway.asn:
         out.append(
-            f"pfSense uses AS {intent.onprem_asn}, the same as {name}; the session is eBGP, so "
-            "the home end needs another ASN."
+            (
+                "onprem_asn",
+                (
+                    f"pfSense uses AS {intent.onprem_asn}, the same as {name}; the session is eBGP, so "
+                    "the home end needs another ASN."
+                ),
+            )
         )
     return out
 

@@ -39,6 +39,27 @@ def _wizard(site: Site) -> dict[str, Any]:
     return dict((site.intent or {}).get("_wizard") or {})
 
 
+def _adopted(site: Site, intent: SiteIntent) -> dict[str, Any] | None:
+    """What the wizard read about the gateway the site adopts (wizard.forms.vnet.gateway_facts)."""
+    for vnet in _wizard(site).get("vnets") or []:
+        gateway = vnet.get("gateway") or {}
+        if vnet.get("name") == site.vnet_name and gateway.get("name") == intent.existing_gateway:
+            return gateway
+    return None
+
+
+def _price(site: Site, intent: SiteIntent) -> cost.CostEstimate:
+    """A gateway of the site's own, or one more tunnel on the gateway it adopts."""
+    if intent.owns_gateway:
+        return cost.estimate(intent.sku, 1, active_active=intent.active_active)
+    others = [
+        name
+        for name in (_adopted(site, intent) or {}).get("connections") or []
+        if name != intent.connection_name
+    ]
+    return cost.added_tunnel(intent.sku, len(others))
+
+
 def _existing_gateway_subnet(site: Site, intent: SiteIntent) -> str | None:
     for vnet in _wizard(site).get("vnets") or []:
         if vnet.get("name") == site.vnet_name:
@@ -125,8 +146,32 @@ def azure_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list
         "active-active": "yes" if intent.active_active else "no",
         "public IP(s)": ", ".join(intent.public_ip_names),
     }
+    if not intent.owns_gateway:
+        subnet, adopted = objects[0], _adopted(site, intent)
+        objects[0] = PlanObject(
+            subnet.end,
+            subnet.kind,
+            subnet.name,
+            {**subnet.values, "owner": "the adopted gateway"},
+            "reuse",
+        )
+        gateway_values.update(
+            {
+                "public IP(s)": "the gateway's own (read from Azure; kept at teardown)",
+                "adopted": "yes: s2svpn neither changes nor deletes it; this site adds one "
+                "connection",
+                "connections on it now": ", ".join((adopted or {}).get("connections") or [])
+                or "none",
+            }
+        )
     objects.append(
-        PlanObject("azure", "Virtual network gateway", intent.gateway_name, gateway_values, again)
+        PlanObject(
+            "azure",
+            "Virtual network gateway",
+            intent.gateway_name,
+            gateway_values,
+            again if intent.owns_gateway else "reuse",
+        )
     )
     objects.append(
         PlanObject(
@@ -451,9 +496,10 @@ def expected_minutes(site: Site) -> int:
     from wizard.timing import declared_hints
 
     hints = declared_hints(site)
+    adopted = not site.get_intent().owns_gateway  # no gateway build
     if hints is None:
-        return GATEWAY_MINUTES_REAL
-    seconds = hints["gateway"] + 8 * hints["other"] + 10
+        return 5 if adopted else GATEWAY_MINUTES_REAL
+    seconds = (0 if adopted else hints["gateway"]) + 8 * hints["other"] + 10
     return max(1, math.ceil(seconds / 60))
 
 
@@ -483,7 +529,7 @@ def build_plan(site: Site, *, live: bool = False) -> Plan:
     if live:
         objects, live_notes, conflicts = _with_live_actions(site, intent, facts, objects)
     try:
-        price = cost.estimate(intent.sku, 1, active_active=intent.active_active)
+        price = _price(site, intent)
     except ValueError as exc:
         monthly = hourly = None
         lines: tuple[tuple[str, float], ...] = ()
@@ -497,7 +543,11 @@ def build_plan(site: Site, *, live: bool = False) -> Plan:
         *live_notes,
         "Azure builds the VPN gateway for 20-45+ minutes; pfSense phase 1 is written as soon as "
         "the public IP exists, phase 2 and BGP as soon as Azure's BGP address is known, and the "
-        "connection when the gateway is ready.",
+        "connection when the gateway is ready."
+        if intent.owns_gateway
+        else f"VPN gateway {intent.gateway_name} exists already and is adopted as it is: no "
+        "gateway build, no new public IP; the cost is one more tunnel on it. Teardown of this "
+        "site never deletes it.",
     ]
     if intent.bgp_mode == "azure_default":
         try:
@@ -521,4 +571,5 @@ def build_plan(site: Site, *, live: bool = False) -> Plan:
         cost_note=note,
         notes=notes,
         conflicts=conflicts,
+        adopts=intent.existing_gateway,
     )

@@ -35,6 +35,7 @@ class Plan:
     cost_note: str = ""
     notes: list[str] = field(default_factory=list)
     conflicts: list[Any] = field(default_factory=list)  # s2svpn.preconditions.Conflict, live only
+    adopts: str = ""  # the existing VPN gateway the site adopts (cost = one more tunnel on it)
 
     def by_end(self, end: str) -> list[PlanObject]:
         return [o for o in self.objects if o.end == end]

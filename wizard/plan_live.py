@@ -55,12 +55,15 @@ def _action(existing: Any, same: Callable[[Any], bool]) -> Action:
     return "reuse" if same(existing) else "update"
 
 
-def _azure_actions(site: Site, intent: SiteIntent) -> dict[tuple[str, str], Action]:
-    """Read each resource s2svpn would create: missing -> create, same -> reuse, else update."""
+def _azure_actions(site: Site, intent: SiteIntent) -> Live:
+    """Read each resource s2svpn would create: missing -> create, same -> reuse, else update;
+    and, for a site that adopts an existing gateway, why it cannot (s2svpn.gateway_share)."""
     from wizard import services
 
-    def read(client: Any) -> dict[tuple[str, str], Action]:
+    def read(client: Any) -> Live:
         out: dict[tuple[str, str], Action] = {}
+        if not intent.owns_gateway:
+            return _adopted_actions(client, intent, out)
         if intent.create_vnet:
             out[("Resource group", intent.resource_group)] = _action(
                 client.get_resource_group(intent.resource_group), lambda group: True
@@ -79,15 +82,6 @@ def _azure_actions(site: Site, intent: SiteIntent) -> dict[tuple[str, str], Acti
         )
         for name in intent.public_ip_names:
             out[("Public IP", name)] = _action(client.get_public_ip(intent, name), lambda pip: True)
-        out[("Local network gateway", intent.lng_name)] = _action(
-            client.get_local_gateway(intent),
-            lambda lng: (
-                (lng.fqdn or "") == (intent.onprem_fqdn if not intent.onprem_public_ip else "")
-                and (lng.gateway_ip or "") == (intent.onprem_public_ip or (lng.gateway_ip or ""))
-                and lng.bgp_asn == intent.onprem_asn
-                and lng.bgp_peering_address == intent.onprem_bgp_ip
-            ),
-        )
         out[("Virtual network gateway", intent.gateway_name)] = _action(
             client.get_gateway(intent),
             lambda gateway: (
@@ -96,13 +90,51 @@ def _azure_actions(site: Site, intent: SiteIntent) -> dict[tuple[str, str], Acti
                 and gateway.active_active == intent.active_active
             ),
         )
-        out[("Connection", intent.connection_name)] = _action(
-            client.get_connection(intent),
-            lambda conn: conn.mode == intent.connection_mode and conn.ipsec_policy == intent.policy,
-        )
-        return out
+        _own_actions(client, intent, out)
+        return out, []
 
     return _closing_call(services.azure_client(site), read)
+
+
+def _own_actions(client: Any, intent: SiteIntent, out: dict[tuple[str, str], Action]) -> None:
+    """The local network gateway and the connection: every site's own."""
+    out[("Local network gateway", intent.lng_name)] = _action(
+        client.get_local_gateway(intent),
+        lambda lng: (
+            (lng.fqdn or "") == (intent.onprem_fqdn if not intent.onprem_public_ip else "")
+            and (lng.gateway_ip or "") == (intent.onprem_public_ip or (lng.gateway_ip or ""))
+            and lng.bgp_asn == intent.onprem_asn
+            and lng.bgp_peering_address == intent.onprem_bgp_ip
+        ),
+    )
+    out[("Connection", intent.connection_name)] = _action(
+        client.get_connection(intent),
+        lambda conn: conn.mode == intent.connection_mode and conn.ipsec_policy == intent.policy,
+    )
+
+
+def _adopted_actions(client: Any, intent: SiteIntent, out: dict[tuple[str, str], Action]) -> Live:
+    """An adopted gateway (and its GatewaySubnet) is reused as it is, never changed; what in its
+    settings stands in the site's way is a conflict shown next to it."""
+    from s2svpn import gateway_share
+    from s2svpn.preconditions import Conflict
+
+    gateway = client.get_gateway(intent)
+    if gateway is None:
+        found = [
+            Conflict(
+                f"VPN gateway {intent.gateway_name}, which this site adopts, was not found in "
+                f"resource group {intent.resource_group}; choose the VNet again (VNet step).",
+                "vnet_name",
+                "gateway",
+            )
+        ]
+    else:
+        found = gateway_share.review_conflicts(gateway, intent)
+        out[("Virtual network gateway", intent.gateway_name)] = "reuse"
+        out[("GatewaySubnet", netplan.GATEWAY_SUBNET_NAME)] = "reuse"
+    _own_actions(client, intent, out)
+    return out, found
 
 
 def _pfsense_actions(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> Live:
@@ -150,7 +182,7 @@ def _with_live_actions(
     actions: dict[tuple[str, str], Action] = {}
     conflicts: list[Any] = []
     readers = {
-        "Azure": lambda: (_azure_actions(site, intent), []),
+        "Azure": lambda: _azure_actions(site, intent),
         "pfSense": lambda: _pfsense_actions(site, intent, facts),
     }
     # Both ends are read at once, and the page never waits longer than LIVE_TIMEOUT for them.
@@ -178,20 +210,34 @@ def _with_live_actions(
         replace(
             o,
             action=actions.get((o.kind, o.name), o.action),
-            conflicts=tuple(
-                c.message for c in conflicts if o.end == "pfsense" and PF_KIND.get(c.kind) == o.kind
-            ),
+            conflicts=tuple(c.message for c in conflicts if _concerns(c, o)),
         )
         for o in objects
     ]
     return updated, notes, conflicts
 
 
+def _concerns(conflict: Any, obj: PlanObject) -> bool:
+    """Is the conflict shown next to this object? (pfSense objects by kind; an adopted
+    gateway's conflicts next to the VPN gateway)."""
+    if obj.end == "azure":
+        return conflict.kind == "gateway" and obj.kind == "Virtual network gateway"
+    return PF_KIND.get(conflict.kind) == obj.kind
+
+
 def live_conflicts(site: Site) -> list[Any]:
-    """What on the firewall conflicts with the site now (a fresh read; [] when it cannot be read:
-    the run checks again before its first Azure write)."""
+    """What on the firewall (and, for a site that adopts a gateway, in the gateway's settings)
+    conflicts with the site now: a fresh read; [] for an end that cannot be read (the run checks
+    again before its first Azure write)."""
+    intent = site.get_intent()
+    found: list[Any] = []
     try:
-        return _pfsense_actions(site, site.get_intent(), known_facts(site))[1]
+        found += _pfsense_actions(site, intent, known_facts(site))[1]
     except Exception:
         log.warning("reading pfSense for conflicts failed", exc_info=True)
-        return []
+    if not intent.owns_gateway:
+        try:
+            found += _azure_actions(site, intent)[1]
+        except Exception:
+            log.warning("reading the adopted gateway for conflicts failed", exc_info=True)
+    return found

@@ -50,6 +50,8 @@ def az_adopted_pip(ctx: StepContext) -> Done | Wait:
     gateway = client.get_gateway(ctx.intent)
     if gateway is None:
         raise _missing(ctx)
+    if conflicts := adoption_conflicts(gateway, ctx.intent):  # before the site's first write
+        raise ClientError(" ".join(conflicts), permanent=True, code="GatewayConflict")
     ips = client.gateway_public_ips(gateway)
     if not ips or any(not ip.ip_address for ip in ips):
         return wait_for(ctx, "other", f"VPN gateway {gateway.name}'s public IP is not known yet")
@@ -96,11 +98,14 @@ def az_adopted_gateway(ctx: StepContext) -> Done | Wait:
 
 def adopting(specs: list[StepSpec]) -> list[StepSpec]:
     """A provision plan for a site that adopts a gateway: no GatewaySubnet step, the public IP
-    and gateway steps read and check instead of creating."""
+    and gateway steps read and check instead of creating, and the site's local network gateway
+    waits for that check (a gateway that does not fit leaves nothing written in Azure)."""
     out = []
     for spec in specs:
         if spec.key == "az_subnet":
             continue
+        if spec.key == "az_lng":
+            spec = StepSpec(spec.key, spec.end, spec.title, spec.fn, ("az_pip",))
         if spec.key == "az_pip":
             spec = StepSpec(
                 "az_pip",

@@ -3,6 +3,8 @@ what the ARM sandbox was asked to change."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from wizard.models import Site
 from wizard.services import pfsense_client
 
@@ -42,3 +44,11 @@ def azure_writes(boxes, since: int = 0) -> list[tuple[str, str]]:
             ("/getbgppeerstatus", "/getlearnedroutes", "/getadvertisedroutes")
         )
     ]
+
+
+def on_firewall(site: Site, box) -> Site:
+    """Point the site at another pfSense sandbox (a second home's firewall)."""
+    site.pfsense_url = box.base_url
+    site.pfsense_ca_bundle = Path(box.ca_file).read_text()
+    site.save(update_fields=["pfsense_url", "pfsense_ca_bundle"])
+    return site

@@ -9,17 +9,14 @@ behind its own NAT router) in one World."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from monitor import poller
 from monitor.models import Snapshot
-from s2svpn.sandbox.pfsense import PfSenseSandbox
-from s2svpn.sandbox.world import NatRouter
 from tests.conftest import make_sandbox_site
 from tests.integration.test_provisioning import wait_for_run
-from tests.offpath.helpers import azure_writes
+from tests.offpath.helpers import azure_writes, on_firewall
 from wizard.models import RunKind, RunStatus, Site
 from wizard.runs import start_run
 
@@ -33,31 +30,6 @@ BRANCH = {
     "onprem_bgp_ip": "10.1.0.1",
     "lan_prefixes": ["10.1.0.0/24"],
 }
-
-
-@pytest.fixture
-def branch_firewall(fresh_sandboxes, tmp_path):
-    """A second home: its own pfSense behind its own NAT router and DDNS name, in the same World."""
-    world = fresh_sandboxes.world
-    world.homes["pfsense-branch"] = NatRouter(public_ip="203.0.113.66")
-    world.dns["branch-s2s.example.net"] = "203.0.113.66"
-    box = PfSenseSandbox(
-        tmp_path / "pfsense-branch",
-        world=world,
-        firewall_id="pfsense-branch",
-        wan_ip="192.168.179.10",
-        lan_ip="10.1.0.1",
-    )
-    box.start()
-    yield box
-    box.stop()
-
-
-def on_firewall(site: Site, box: PfSenseSandbox) -> Site:
-    site.pfsense_url = box.base_url
-    site.pfsense_ca_bundle = Path(box.ca_file).read_text()
-    site.save(update_fields=["pfsense_url", "pfsense_ca_bundle"])
-    return site
 
 
 def healthy(*sites: Site) -> dict[str, str]:

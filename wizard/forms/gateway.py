@@ -12,6 +12,7 @@ from django import forms
 from s2svpn import asn as asn_rules
 from s2svpn import cost, skus
 from wizard.forms.base import StepForm, answer, store
+from wizard.forms.vnet import adopted_gateway, describe_gateway
 from wizard.models import Site
 
 
@@ -80,6 +81,16 @@ class GatewayForm(StepForm):
             )
             for r in self.rows
         ]
+        gateway = adopted_gateway(self.site)
+        if (
+            gateway
+            and gateway.get("sku")
+            and gateway["sku"] not in dict(self.fields["sku"].choices)
+        ):
+            # an older SKU is not offered for new gateways, but an adopted one may have it
+            self.fields["sku"].choices.append(
+                (gateway["sku"], f"{gateway['sku']} (the adopted gateway's SKU)")
+            )
 
     def initial_for(self, site: Site) -> dict[str, Any]:
         return {k: answer(site, k) for k in ("sku", "generation", "azure_asn", "active_active")}
@@ -102,6 +113,8 @@ class GatewayForm(StepForm):
                         f"About ${price.monthly_usd:,.2f} per month (${price.hourly_usd:g}/hour), "
                         "an estimate; building the gateway takes 20-45+ minutes."
                     )
+        if gateway := adopted_gateway(self.site):
+            self._follow(gateway, data)
         value = data.get("azure_asn")
         if value is not None:
             try:
@@ -118,10 +131,42 @@ class GatewayForm(StepForm):
                     )
         return data
 
+    def _follow(self, gateway: dict[str, Any], data: dict[str, Any]) -> None:
+        """A site that adopts a gateway keeps the gateway's settings (they are the gateway's, and
+        its other connections depend on them); the cost is one more tunnel on it."""
+        wanted = {
+            "sku": gateway.get("sku"),
+            "generation": gateway.get("generation"),
+            "azure_asn": gateway.get("asn"),
+            "active_active": gateway.get("active_active"),
+        }
+        for key, value in wanted.items():
+            if value is None or value == "" or key not in data:
+                continue
+            if (bool(data[key]) if key == "active_active" else data[key]) != value:
+                self.err(
+                    key,
+                    f"VPN gateway {gateway['name']}, which this site adopts, has {value} here; a "
+                    "site that adopts a gateway follows it (changing it would change it for its "
+                    f"other connections too). Set {value}, or choose another VNet.",
+                )
+        try:
+            price = cost.added_tunnel(
+                gateway.get("sku") or "", len(gateway.get("connections") or [])
+            )
+        except ValueError as exc:
+            self.err("sku", str(exc))
+        else:
+            self.notes["sku"] = (
+                f"The gateway exists already: this site adds one tunnel, about "
+                f"${price.monthly_usd:,.2f} per month (an estimate)."
+            )
+
     def apply(self, site: Site) -> None:
         store(site, **{k: self.cleaned_data[k] for k in ("sku", "generation", "azure_asn")})
         store(site, active_active=bool(self.cleaned_data.get("active_active")))
 
 
 def extras(site: Site, form: GatewayForm) -> dict[str, Any]:
-    return {"sku_rows": form.rows}
+    gateway = adopted_gateway(site)
+    return {"sku_rows": form.rows, "adopting": describe_gateway(gateway) if gateway else ""}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from netaddr import AddrFormatError, IPNetwork
 
-from s2svpn import netplan
+from s2svpn import netplan, skus
 from s2svpn.clients.errors import ClientError
 from wizard.forms.base import (
     StepForm,
@@ -181,6 +181,8 @@ class VnetForm(StepForm):
             self._follow(vnet["name"], space, subnets, prefix)
             return data
         self._check_gateway_subnet(data, prefix, space, subnets)
+        if gateway := others_gateway(self.site, vnet.get("gateway")):
+            self._adopting(vnet["name"], gateway)
         return data
 
     def _check_gateway_subnet(
@@ -199,6 +201,20 @@ class VnetForm(StepForm):
             if existing
             else f"A new GatewaySubnet {data['gateway_subnet_prefix']} will be created."
         )
+
+    def _adopting(self, vnet_name: str, gateway: dict[str, Any]) -> None:
+        """The VNet has a VPN gateway already: say it is adopted, or why it cannot be."""
+        if gateway["resource_group"].lower() != (self.site.resource_group or "").lower():
+            self.err(
+                "vnet_name",
+                f"{vnet_name} already has VPN gateway "
+                f"{gateway['name']} in resource group {gateway['resource_group']}, but this "
+                f"site's resources go to {self.site.resource_group}. s2svpn adopts a gateway in "
+                "the site's own resource group only: set the resource group to "
+                f"{gateway['resource_group']} (Site step), or choose another VNet.",
+            )
+            return
+        self.notes["vnet_name"] = describe_gateway(gateway)
 
     def _clean_added(self, data: dict[str, Any], vnet: dict[str, Any]) -> str | None:
         text = (data.get("added_prefix") or "").strip()
@@ -342,6 +358,7 @@ class VnetForm(StepForm):
                 vnet_added_prefix="",
                 gateway_subnet_prefix=data["gateway_subnet_prefix"],
             )
+            follow_gateway(site, None)  # a new VNet has no gateway: s2svpn builds one
             return
         vnet = self.vnet(data["vnet_name"]) or {}
         site.vnet_name = data["vnet_name"]
@@ -359,6 +376,32 @@ class VnetForm(StepForm):
             vnet_added_prefix=added,
             gateway_subnet_prefix=data["gateway_subnet_prefix"],
         )
+        follow_gateway(site, vnet.get("gateway"))
+
+
+def others_gateway(site: Site, gateway: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The VNet's gateway when it is not the one s2svpn built for this very site (a provisioned
+    site that comes back to the wizard keeps owning its own)."""
+    own = f"s2svpn-{site.slug}-vpngw"
+    return gateway if gateway and gateway.get("name") != own else None
+
+
+def follow_gateway(site: Site, gateway: dict[str, Any] | None) -> None:
+    """Adopt the VNet's existing VPN gateway (or build one when it has none): the site's
+    gateway settings follow the gateway's, which belong to it and to its other connections."""
+    gateway = others_gateway(site, gateway)
+    if not gateway:
+        store(site, existing_gateway="")
+        return
+    store(site, existing_gateway=gateway["name"])
+    if gateway.get("sku") in skus.SKUS:
+        store(site, sku=gateway["sku"])
+    if gateway.get("generation") in (skus.GEN1, skus.GEN2):
+        store(site, generation=gateway["generation"])
+    if gateway.get("asn"):
+        store(site, azure_asn=int(gateway["asn"]))
+    if "active_active" in gateway:
+        store(site, active_active=bool(gateway["active_active"]))
 
 
 def avoid_for(site: Site) -> list[str]:
@@ -397,27 +440,104 @@ def propose(vnet: dict[str, Any]) -> str | None:
         return None
 
 
-def vnet_snapshot(vnets: list[VNet]) -> list[dict[str, Any]]:
-    """The subscription's VNets with address space and subnets, as JSON for the draft."""
-    return [
-        {
+def vnet_snapshot(vnets: list[VNet], client: Any = None) -> list[dict[str, Any]]:
+    """The subscription's VNets with address space and subnets, as JSON for the draft; with a
+    client, also the VPN gateway already in each VNet's GatewaySubnet (:func:`gateway_facts`)."""
+    out = []
+    for vnet in vnets:
+        row: dict[str, Any] = {
             "name": vnet.name,
             "location": vnet.location,
             "resource_group": vnet.resource_group,
             "address_prefixes": list(vnet.address_prefixes),
             "subnets": [[subnet.name, subnet.address_prefix] for subnet in vnet.subnets],
         }
-        for vnet in vnets
-    ]
+        gateway_subnet = vnet.subnet(netplan.GATEWAY_SUBNET_NAME)
+        if client is not None and gateway_subnet is not None:
+            row["gateway"] = gateway_facts(client, gateway_subnet.ip_configuration_ids)
+        if not row.get("gateway"):
+            row.pop("gateway", None)
+        out.append(row)
+    return out
+
+
+def gateway_facts(client: Any, ip_configuration_ids: tuple[str, ...]) -> dict[str, Any]:
+    """The VPN gateway whose ipConfiguration sits in a GatewaySubnet (ids
+    ``.../virtualNetworkGateways/<name>/ipConfigurations/<ipc>``): what a site adopting it must
+    follow, and how many connections it carries (for the cost of one more). ``{}`` if none."""
+    from s2svpn.clients.errors import ClientError
+    from s2svpn.intent import SiteIntent
+
+    found = next((m for i in ip_configuration_ids if (m := GATEWAY_IPC.search(i or ""))), None)
+    if found is None:
+        return {}
+    group, name = found.group(1), found.group(2)
+    facts: dict[str, Any] = {"name": name, "resource_group": group}
+    where = SiteIntent(resource_group=group, existing_gateway=name)
+    try:
+        gateway = client.get_gateway(where)
+        connections = client.gateway_connections(where) if gateway is not None else []
+    except ClientError as exc:
+        return {**facts, "error": exc.message}
+    if gateway is None:
+        return {}
+    return {
+        **facts,
+        "sku": gateway.sku,
+        "generation": gateway.generation,
+        "asn": gateway.asn,
+        "enable_bgp": gateway.enable_bgp,
+        "active_active": gateway.active_active,
+        "vpn_type": gateway.vpn_type,
+        "provisioning_state": gateway.provisioning_state,
+        "custom_bgp_ips": list(gateway.custom_bgp_ips),
+        "default_bgp_ips": list(gateway.default_bgp_ips),
+        "connections": sorted(c.name for c in connections),
+    }
+
+
+GATEWAY_IPC = re.compile(
+    r"/resourceGroups/([^/]+)/providers/Microsoft\.Network/virtualNetworkGateways/([^/]+)/",
+    re.IGNORECASE,
+)
+
+
+def adopted_gateway(site: Site) -> dict[str, Any] | None:
+    """The gateway already in the site's chosen VNet (read with the VNets), which it adopts."""
+    name = (site.intent or {}).get("existing_gateway")
+    for vnet in wizard_data(site).get("vnets") or []:
+        gateway = vnet.get("gateway")
+        if vnet.get("name") == site.vnet_name and gateway and gateway.get("name") == name:
+            return gateway
+    return None
+
+
+def describe_gateway(gateway: dict[str, Any]) -> str:
+    """One sentence for the wizard: which gateway is adopted and what the site follows."""
+    users = gateway.get("connections") or []
+    if gateway.get("error"):
+        return (
+            f"The VNet already has VPN gateway {gateway['name']}; this site will adopt it (adds "
+            f"only its local network gateway and connection). Its settings could not be read: "
+            f"{gateway['error']}"
+        )
+    mode = "active-active" if gateway.get("active_active") else "active-standby"
+    bgp = f"BGP on, AS {gateway.get('asn')}" if gateway.get("enable_bgp") else "BGP off"
+    return (
+        f"The VNet already has VPN gateway {gateway['name']} ({gateway.get('sku')}, {bgp}, "
+        f"{mode}, {len(users)} connection(s)). This site will adopt it: s2svpn adds only the "
+        "site's local network gateway and connection, never changes the gateway, and keeps it "
+        "at teardown while other connections use it. The gateway settings follow it."
+    )
 
 
 def read_vnets(site: Site) -> None:
-    """Ask Azure for the subscription's VNets (and whether the site's resource group exists) and
-    keep them with the draft."""
+    """Ask Azure for the subscription's VNets (with the VPN gateway in each, and whether the
+    site's resource group exists) and keep them with the draft."""
     from wizard import services
 
     with closing(services.azure_client(site)) as client:
-        vnets = vnet_snapshot(client.list_vnets())
+        vnets = vnet_snapshot(client.list_vnets(), client)
         try:
             group = client.get_resource_group(site.resource_group) if site.resource_group else None
         except ClientError:
@@ -436,9 +556,12 @@ def extras(site: Site, form: VnetForm) -> dict[str, Any]:
     chosen = form["vnet_name"].value() or site.vnet_name
     from s2svpn.azure_role import NEW_VNET_ACTIONS
 
+    vnet = form.vnet(chosen)
+    gateway = others_gateway(site, (vnet or {}).get("gateway"))
     return {
-        "vnet": form.vnet(chosen),
+        "vnet": vnet,
         "vnets": form.vnets(),
         "resource_group": wizard_data(site).get("resource_group") or {},
         "new_vnet_actions": NEW_VNET_ACTIONS,
+        "adopting": describe_gateway(gateway) if gateway else "",
     }

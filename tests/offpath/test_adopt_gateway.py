@@ -1,0 +1,157 @@
+"""One Azure gateway, several homes, in the wizard (issue #15): a second site in a VNet whose VPN
+gateway s2svpn already built is told it adopts that gateway, follows its SKU/ASN/active-active,
+and is reviewed as one more tunnel on it; a gateway setting that does not fit is a conflict next to
+the gateway, Launch stays refused and nothing is written in Azure."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from s2svpn import cost
+from tests.conftest import make_sandbox_site
+from tests.monitor.sandbox_world import run_to_end
+from tests.offpath.helpers import azure_writes, draft_at_review, on_firewall
+from wizard.models import RunStatus
+from wizard.plan import build_plan
+
+pytestmark = pytest.mark.django_db
+
+GATEWAY = "s2svpn-home-vpngw"
+
+
+def step(alice, site, key: str, data: dict | None = None) -> str:
+    url = reverse("wizard:step", args=[site.slug, key])
+    response = alice.post(url, data) if data is not None else alice.get(url)
+    return response.content.decode()
+
+
+@pytest.fixture
+def built(fresh_sandboxes):
+    """The first home, provisioned: its run built s2svpn-home-vpngw in vnet-hub."""
+    home = make_sandbox_site(fresh_sandboxes, slug="home")
+    assert run_to_end(home).status == RunStatus.SUCCEEDED
+    return fresh_sandboxes
+
+
+def test_a_site_in_a_vnet_with_a_gateway_adopts_it_and_costs_one_more_tunnel(alice, built):
+    branch = make_sandbox_site(
+        built, slug="branch", azure_asn=65000, onprem_fqdn="branch-s2s.example.net"
+    )
+    page = step(alice, branch, "vnet")  # reads the VNets, and the gateway in each
+    assert f"already has VPN gateway {GATEWAY} (VpnGw1AZ, BGP on, AS 65515" in page
+    page = step(
+        alice,
+        branch,
+        "vnet",
+        {"vnet_name": "vnet-hub", "gateway_subnet_prefix": "172.16.19.224/27"},
+    )
+    branch.refresh_from_db()
+    intent = branch.get_intent()
+    assert (intent.existing_gateway, intent.azure_asn, intent.sku) == (GATEWAY, 65515, "VpnGw1AZ")
+    assert intent.public_ip_names == () and not intent.owns_gateway
+
+    page = step(
+        alice,
+        branch,
+        "gateway",
+        {"sku": "VpnGw1AZ", "generation": "Generation1", "azure_asn": 65001},
+    )
+    assert f"VPN gateway {GATEWAY}, which this site adopts, has 65515 here" in page
+    page = step(alice, branch, "gateway")
+    assert "This site will adopt it" in page
+
+    plan = build_plan(draft_at_review(branch), live=True)
+    gateway = next(o for o in plan.azure if o.kind == "Virtual network gateway")
+    assert (gateway.name, gateway.action, gateway.conflicts) == (GATEWAY, "reuse", ())
+    assert gateway.values["connections on it now"] == "s2svpn-home-conn"
+    assert not [o for o in plan.azure if o.kind == "Public IP"]
+    # (the branch here is drafted on the home's firewall: only Azure's side is judged)
+    assert plan.adopts == GATEWAY and [c for c in plan.conflicts if c.kind == "gateway"] == []
+    assert (plan.monthly_cost, plan.hourly_cost) == (0.0, 0.0)  # tunnel 2 of 10 included
+    assert "within the 10 included" in plan.cost_lines[1][0]
+
+
+def test_a_gateway_setting_that_does_not_fit_is_a_conflict_and_launch_writes_nothing(
+    alice, built, branch_firewall
+):
+    branch = make_sandbox_site(
+        built,
+        slug="branch",
+        existing_gateway=GATEWAY,
+        azure_asn=65000,  # the gateway runs AS 65515
+        onprem_fqdn="branch-s2s.example.net",
+        onprem_asn=65020,
+        onprem_bgp_ip="10.1.0.1",
+        lan_prefixes=["10.1.0.0/24"],
+    )
+    draft_at_review(on_firewall(branch, branch_firewall))  # a firewall of its own: no conflict
+    calls = len(built.arm.calls)
+
+    page = step(alice, branch, "review")
+    message = (
+        f"{GATEWAY} runs BGP as AS 65515, but this site says Azure is AS 65000; the ASN "
+        "belongs to the gateway: use 65515 (Gateway step)."
+    )
+    assert message in page
+    plan = build_plan(branch, live=True)
+    gateway = next(o for o in plan.azure if o.kind == "Virtual network gateway")
+    assert gateway.conflicts == (message,)
+    assert [(c.field, c.kind) for c in plan.conflicts] == [("azure_asn", "gateway")]
+
+    response = alice.post(reverse("wizard:launch", args=[branch.slug]))
+    assert response.status_code == 302 and not branch.runs.exists()
+    assert azure_writes(built, calls) == []
+
+    # following the gateway clears it: the same review has nothing in the way
+    branch.intent = {**branch.intent, "azure_asn": 65515}
+    branch.save()
+    assert build_plan(branch, live=True).conflicts == []
+
+
+def test_one_more_tunnel_costs_nothing_within_the_included_ten_and_the_rate_beyond():
+    assert cost.added_tunnel("VpnGw1AZ", 1).monthly_usd == 0.0
+    eleventh = cost.added_tunnel("VpnGw1AZ", 10)
+    assert eleventh.hourly_usd == 0.015 and eleventh.monthly_usd == round(0.015 * 730, 2)
+    with pytest.raises(ValueError, match="carries at most 10 site-to-site tunnels"):
+        cost.added_tunnel("Basic", 10)
+
+
+def test_a_run_refuses_a_gateway_that_does_not_fit_before_writing_anything_in_azure(
+    built, branch_firewall
+):
+    branch = make_sandbox_site(
+        built,
+        slug="branch",
+        existing_gateway=GATEWAY,
+        active_active=True,  # the gateway is active-standby
+        onprem_fqdn="branch-s2s.example.net",
+        onprem_asn=65020,
+        onprem_bgp_ip="10.1.0.1",
+        lan_prefixes=["10.1.0.0/24"],
+    )
+    on_firewall(branch, branch_firewall)
+    calls = len(built.arm.calls)
+
+    run = run_to_end(branch)
+
+    assert run.status == RunStatus.FAILED
+    assert f"{GATEWAY} is active-standby, but this site is set up active-active" in run.error
+    assert azure_writes(built, calls) == []
+    assert run.steps.get(key="az_pip").state == "failed"
+    assert run.steps.get(key="az_lng").state == "pending"
+
+
+def test_the_site_that_built_the_gateway_keeps_owning_it_when_it_comes_back_to_the_wizard(
+    alice, built
+):
+    from wizard.models import Site
+
+    home = Site.objects.get(slug="home")
+    page = step(alice, home, "vnet")
+    assert "This site will adopt it" not in page
+    step(
+        alice, home, "vnet", {"vnet_name": "vnet-hub", "gateway_subnet_prefix": "172.16.19.224/27"}
+    )
+    home.refresh_from_db()
+    assert home.get_intent().owns_gateway and home.get_intent().gateway_name == GATEWAY
