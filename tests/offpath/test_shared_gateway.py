@@ -43,6 +43,10 @@ def healthy(*sites: Site) -> dict[str, str]:
     return {slug: f"{snap.verdict}: {snap.reason}" for slug, snap in verdicts.items()}
 
 
+def status_after(site: Site) -> str:
+    return healthy(site)[site.slug]
+
+
 def names(boxes, kind: str) -> set[str]:
     return {r["name"] for r in boxes.arm.resources(kind)}
 
@@ -103,6 +107,11 @@ def test_tearing_down_one_of_two_sites_sharing_a_gateway_keeps_the_gateway_and_t
     assert status["branch"].startswith("healthy"), status
     snap = Snapshot.objects.get(site=branch)
     assert not snap.dns.get("error")
+
+    # a re-push of the remaining home reads the adopted gateway's public IP by its id
+    run = wait_for_run(start_run(branch, RunKind.PUSH), celery_worker)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert status_after(branch).startswith("healthy")
 
     # the last home adopted the gateway: its teardown keeps it too, and says it is still billed
     run = wait_for_run(start_run(branch, RunKind.TEARDOWN), celery_worker)
