@@ -27,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -49,6 +50,29 @@ LAB_NS_PREFIX = "s2slab"  # every lab namespace name starts with this
 LAB_DIR_PREFIX = "s2svpn-lab-"  # every per-run directory starts with this
 SPAWNED: list[int] = []  # every daemon PID this process started (for the leftovers check)
 CREATED_DIRS: list[Path] = []  # per-run directories this process created (logs, configs)
+# Lab.syn_mss: print the MSS option of the first SYN to argv[1]:argv[2] (raw socket, 4 s at most)
+_SYN_SNIFFER = """import socket,struct,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_TCP);s.settimeout(4)
+print("ready",flush=True)
+while True:
+    d=s.recv(65535);t=d[(d[0]&15)*4:]
+    if socket.inet_ntoa(d[16:20])!=sys.argv[1] or struct.unpack("!H",t[2:4])[0]!=int(sys.argv[2]):
+        continue
+    if t[13]&18!=2:
+        continue
+    o,i=t[20:(t[12]>>4)*4],0
+    while i<len(o) and o[i]!=0:
+        if o[i]==1:
+            i+=1;continue
+        if o[i]==2:
+            print(struct.unpack("!H",o[i+2:i+4])[0]);sys.exit(0)
+        i+=max(o[i+1],2)
+    print("none");sys.exit(0)
+"""
+_CONNECT = (
+    "import socket,sys;s=socket.socket();s.bind((sys.argv[1],0));s.settimeout(2);"
+    "s.connect_ex((sys.argv[2],int(sys.argv[3])))"
+)
 
 CHARON = "/usr/lib/ipsec/charon"
 LIBIPSEC = "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"
@@ -360,6 +384,38 @@ class Lab:
             f"{lines}  }}\n}}\n"
         )
         _run(["ip", "netns", "exec", self.ns(node), "nft", "-f", "-"], input=ruleset)
+
+    def clamp_mss(self, node: str, max_mss: int) -> None:
+        """pfSense's scrub on the VTI: ``filter.inc`` (RELENG_2_7_2) ``filter_generate_scrubing()``
+        emits ``scrub on $<VTI> inet all ... max-mss <interface MSS - 40>``; pf's max-mss lowers a
+        larger MSS option and keeps a smaller one. Here on what leaves through ipsec0 (pf sees
+        ipsecN outbound in every filter mode; inbound only in if_ipsec mode: not modelled)."""
+        rules = (
+            "table inet pfsense_scrub {\n"
+            "  chain out {\n   type filter hook postrouting priority mangle; policy accept;\n"
+            f'   oifname "ipsec0" tcp option maxseg size > {max_mss} '
+            f"tcp option maxseg size set {max_mss}\n  }}\n}}\n"
+        )
+        _run(["ip", "netns", "exec", self.ns(node), "nft", "-f", "-"], input=rules)
+
+    def syn_mss(self, at: str, sender: str, source: str, target: str, port: int = 5001):
+        """The MSS option of the TCP SYN ``sender`` sends from ``source`` to ``target:port``, as it
+        arrives in ``at`` (read with a raw socket there); None when no SYN or no option came."""
+        sniffer = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns(at), sys.executable, "-c", _SYN_SNIFFER, target]
+            + [str(port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            sniffer.stdout.readline()  # "ready": the raw socket is open
+            self.x(sender, sys.executable, "-c", _CONNECT, source, target, str(port), check=False)
+            out, _ = sniffer.communicate(timeout=6)
+        except subprocess.TimeoutExpired:
+            sniffer.kill()
+            sniffer.wait()
+            return None
+        return int(out) if out.strip().isdigit() else None
 
     def add_local(self, node: str, address: str) -> None:
         """An address the node owns (LAN IP, BGP IP, a VM in the VNet): /32 on ``lo``."""

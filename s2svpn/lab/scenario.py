@@ -52,6 +52,15 @@ class LabCase:
     # ping the VNet from the firewall itself (source chosen by the kernel: the VTI address)
     outbound_nat_mode: str = "automatic"
     self_ping: bool = False
+    mss_probe: bool = False  # read the MSS of a LAN -> VNet TCP SYN where it leaves the tunnel
+
+    @property
+    def vti_max_mss(self) -> int | None:
+        """The max-mss pf applies on the VTI after the push: the interface's MSS field minus 40
+        (``filter.inc`` ``filter_generate_scrubing()``; s2svpn.pfsense_system)."""
+        from s2svpn.pfsense_system import interface_max_mss
+
+        return interface_max_mss(getattr(self.desired, "interface", None) or {})
 
     @property
     def link_local_blocked(self) -> bool:
@@ -107,6 +116,7 @@ class LabOutcome:
     ping_ok: bool | None = None
     self_ping_ok: bool | None = None  # the firewall itself -> a VNet address (case.self_ping)
     self_ping_source: str = ""  # the source address the kernel chose for it
+    syn_mss: int | None = None  # MSS of a LAN -> VNet SYN as Azure receives it (case.mss_probe)
     timings: dict = field(default_factory=dict)
     base: Path | None = None
 
@@ -328,6 +338,8 @@ def _plumb(lab: Lab, case: LabCase) -> None:
         lab.ip("onprem", "addr", "add", f"{local}/{bits}", "dev", "ipsec0")
     if case.outbound_nat_rules:
         lab.outbound_snat("onprem", case.outbound_nat_rules)
+    if case.vti_max_mss is not None:
+        lab.clamp_mss("onprem", case.vti_max_mss)
     # Azure: a host route to the local network gateway's BGP peer address through the tunnel
     if azure.lng_bgp_ip:
         lab.ip("az", "route", "add", f"{azure.lng_bgp_ip}/32", "dev", "ipsec0", "src", bgp_ip)
@@ -476,6 +488,8 @@ def _run_bgp(lab: Lab, case: LabCase, ips: dict, outcome: LabOutcome, timeout: f
             "onprem", "ping", "-c", "2", "-i", "0.2", "-W", "1", "-I", source, target, check=False
         )
         outcome.ping_ok = ping.returncode == 0
+        if case.mss_probe:
+            outcome.syn_mss = lab.syn_mss("az", "onprem", source, target)
     if outcome.bgp_pfsense_state == "Established" and case.self_ping:
         _self_ping(lab, case, outcome)
 
