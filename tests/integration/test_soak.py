@@ -36,14 +36,28 @@ def test_the_embedded_broker_loses_and_garbles_nothing_over_thousands_of_message
         time.sleep(0.5)
     celery_worker.beat.terminate()
     celery_worker.beat.wait(10)
-    time.sleep(2)  # the last resume_runs the beat sent are executed
-    worker, beat = celery_worker.log(), celery_worker.log("beat")
+    # The last resume_runs the beat sent are executed: wait until every one the worker received has
+    # succeeded (a fixed pause was too short for a loaded machine).
+    received_re = r"wizard\.tasks\.resume_runs\[([0-9a-f-]+)\] received"
+    succeeded_re = r"wizard\.tasks\.resume_runs\[([0-9a-f-]+)\] succeeded"
+    settle = time.monotonic() + 60
+    while True:
+        worker = celery_worker.log()
+        received = set(re.findall(received_re, worker))
+        executed = set(re.findall(succeeded_re, worker))
+        if (received and received == executed) or time.monotonic() > settle:
+            break
+        time.sleep(0.5)
+    beat = celery_worker.log("beat")
     assert done == set(sent), f"{len(set(sent) - done)} of {ROUND_TRIPS} round trips lost"
     ticks = beat.count("Sending due task resume-runs")
     skipped = beat.count("still queued from an earlier tick")
-    executed = len(re.findall(r"wizard\.tasks\.resume_runs\[[0-9a-f-]+\] succeeded", worker))
     assert ticks > 2000
-    assert executed == ticks - skipped, (ticks, skipped, executed)
+    assert executed == received, f"{len(received - executed)} received but never finished"
+    # Every tick is either skipped (one still queued) or executed. Beat logs "Sending due task"
+    # before it publishes, so the SIGTERM above can land between that line and the publish (or
+    # the skip): only that one last tick may be unaccounted for.
+    assert ticks - skipped - len(executed) in (0, 1), (ticks, skipped, len(executed))
     for bad in ("Traceback", "JSONDecodeError", "Unrecoverable", "Can't decode message body"):
         assert bad not in worker and bad not in beat, bad
     print(
