@@ -65,6 +65,11 @@ def test_a_fresh_subscription_gets_a_group_and_vnet_reaches_connected_and_is_tor
     keys.type_into("#id_slug", "fresh")
     keys.press_on("#use-sandbox")
     page.wait_for_url("**/sites/fresh/wizard/site/")
+    keys.press_on("button[value=test_azure]")
+    page.locator("#test-azure .test-result.ok").wait_for()
+    assert "0 virtual network(s): none. The next step offers to create one." in page.inner_text(
+        "#test-azure"
+    )
     save_and_go(page, keys, "vnet")
 
     # 1. no VNet in the subscription: a new one is proposed, with its resource group

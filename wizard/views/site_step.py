@@ -212,7 +212,8 @@ def _connection_test(action: str, form: wf.SiteForm, site: Site | None) -> dict[
             "key": "azure",
             "ok": True,
             "text": f"Connected to Azure: subscription {probe.subscription_id} shows "
-            f"{len(vnets)} virtual network(s): {names}.",
+            f"{len(vnets)} virtual network(s): {names}."
+            + ("" if vnets else " The next step offers to create one."),
         }
     if action == "test_pfsense":
         try:
