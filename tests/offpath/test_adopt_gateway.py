@@ -155,3 +155,54 @@ def test_the_site_that_built_the_gateway_keeps_owning_it_when_it_comes_back_to_t
     )
     home.refresh_from_db()
     assert home.get_intent().owns_gateway and home.get_intent().gateway_name == GATEWAY
+
+
+def test_an_apipa_home_is_proposed_one_of_the_adopted_gateways_own_apipa_addresses(
+    alice, fresh_sandboxes, branch_firewall
+):
+    from tests.offpath.test_two_sites import value_of
+
+    boxes = fresh_sandboxes
+    home = make_sandbox_site(
+        boxes,
+        slug="home",
+        bgp_mode="apipa",
+        azure_apipa_ip="169.254.21.2",
+        onprem_apipa_ip="169.254.21.1",
+        onprem_bgp_ip="169.254.21.1",
+    )
+    assert run_to_end(home).status == RunStatus.SUCCEEDED
+    # the gateway's owner adds a second custom APIPA address in Azure (the portal's BGP page)
+    with boxes.arm._lock:
+        record = next(r for r in boxes.arm._of("virtualNetworkGateways"))
+        peering = record["body"]["properties"]["bgpSettings"]["bgpPeeringAddresses"][0]
+        peering["customBgpIpAddresses"].append("169.254.21.6")
+    branch = make_sandbox_site(
+        boxes, slug="branch", bgp_mode="apipa", onprem_fqdn="branch-s2s.example.net"
+    )
+    for key in ("azure_apipa_ip", "onprem_apipa_ip", "onprem_bgp_ip", "onprem_asn"):
+        branch.intent.pop(key)
+    branch.save()
+    draft_at_review(on_firewall(branch, branch_firewall))
+    step(alice, branch, "vnet")
+    step(
+        alice,
+        branch,
+        "vnet",
+        {"vnet_name": "vnet-hub", "gateway_subnet_prefix": "172.16.19.224/27"},
+    )
+
+    page = step(alice, branch, "lng")
+    assert (value_of(page, "azure_apipa_ip"), value_of(page, "onprem_apipa_ip")) == (
+        "169.254.21.6",
+        "169.254.21.5",
+    )
+    answers = {"endpoint": "fqdn", "onprem_fqdn": "branch-s2s.example.net", "onprem_asn": 65020}
+    page = step(
+        alice, branch, "lng", {**answers, "bgp_mode": "apipa", "azure_apipa_ip": "169.254.21.2"}
+    )
+    assert f"Another home on VPN gateway {GATEWAY} already peers from 169.254.21.1" in page
+    page = step(
+        alice, branch, "lng", {**answers, "bgp_mode": "apipa", "azure_apipa_ip": "169.254.22.2"}
+    )
+    assert f"169.254.22.2 is not one of the custom APIPA addresses of VPN gateway {GATEWAY}" in page

@@ -18,6 +18,7 @@ from s2svpn.dns import DnsError, DnsResult, resolve_endpoint
 from s2svpn.intent import SiteIntent
 from wizard.forms.base import StepForm, answer, set_wizard_data, store, wizard_data
 from wizard.forms.pfsense import apipa_taken
+from wizard.forms.vnet import adopted_gateway
 from wizard.models import Site
 
 
@@ -168,6 +169,9 @@ class LngForm(StepForm):
                 field = exc.field if exc.field in self.fields else "bgp_mode"
                 self.err(field, exc.message)
             else:
+                azure_ip, home_ip = self.transit.azure_ip, self.transit.pfsense_ip
+                if problem := gateway_apipa_problem(self.site, azure_ip, home_ip):
+                    self.err("azure_apipa_ip", problem)
                 if not bgp_ip:
                     data["onprem_bgp_ip"] = bgp_ip = self.transit.pfsense_ip
                 elif bgp_ip != self.transit.pfsense_ip:
@@ -265,11 +269,57 @@ def _apipa_initial(site: Site) -> dict[str, str]:
             "azure_apipa_ip": stored.get("azure_apipa_ip", ""),
             "onprem_apipa_ip": stored.get("onprem_apipa_ip", ""),
         }
+    gateway = adopted_gateway(site)
+    for azure_ip in (gateway or {}).get("custom_bgp_ips") or []:
+        # an adopted gateway's APIPA addresses are the gateway's: propose one whose home end
+        # no other s2svpn home on the gateway peers from (one BGP neighbour per address)
+        with contextlib.suppress(netplan.AddressError):
+            taken = apipa_taken(site) + homes_on_the_gateway(site)
+            mine = netplan.transit_for_apipa(azure_ip, taken=taken)
+            return {"azure_apipa_ip": mine.azure_ip, "onprem_apipa_ip": mine.pfsense_ip}
     try:
         free = netplan.transit_for_apipa(taken=apipa_taken(site))
     except netplan.AddressError:
         return {}
     return {"azure_apipa_ip": free.azure_ip, "onprem_apipa_ip": free.pfsense_ip}
+
+
+def homes_on_the_gateway(site: Site) -> list[str]:
+    """The APIPA addresses other s2svpn homes on the gateway this site adopts peer from: Azure
+    has one BGP neighbour per address, so two homes cannot both be 169.254.21.1 on one gateway
+    (our reading of BGP; not checked against Azure)."""
+    intent = site.get_intent()
+    out = []
+    for other in Site.objects.exclude(pk=site.pk).filter(
+        subscription_id=site.subscription_id, resource_group__iexact=site.resource_group
+    ):
+        theirs = other.get_intent()
+        if theirs.gateway_name == intent.gateway_name and theirs.bgp_mode == "apipa":
+            out.append(theirs.onprem_apipa_ip)
+    return [ip for ip in out if ip]
+
+
+def gateway_apipa_problem(site: Site, azure_ip: str, pfsense_ip: str = "") -> str:
+    """Why ``azure_ip`` cannot be Azure's APIPA address for a site adopting a gateway ("" if it
+    can): the custom BGP addresses are the gateway's settings, shared by its connections."""
+    gateway = adopted_gateway(site)
+    if not gateway or gateway.get("error"):
+        return ""
+    offered = list(gateway.get("custom_bgp_ips") or [])
+    if pfsense_ip and pfsense_ip in homes_on_the_gateway(site):
+        return (
+            f"Another home on VPN gateway {gateway['name']} already peers from {pfsense_ip}; "
+            "the gateway has one BGP neighbour per address: choose another of its APIPA "
+            f"addresses ({', '.join(offered) or 'none'}) for this site."
+        )
+    if azure_ip in offered:
+        return ""
+    return (
+        f"{azure_ip} is not one of the custom APIPA addresses of VPN gateway {gateway['name']}, "
+        "which this site adopts ("
+        + (f"it has {', '.join(offered)}; choose one of them" if offered else "it has none")
+        + "), or use Azure's default BGP address. Adding one to the gateway is done in Azure."
+    )
 
 
 def default_transit(gateway_subnet: str, active_active: bool = False) -> netplan.Transit | None:
