@@ -109,25 +109,29 @@ if ARGV[3] == '1' then redis.call('DECRBY', KEYS[1], n) end
 return 0
 """
 _redis_lock = threading.Lock()
-_redis: dict[int, tuple[int, Any, Any, Any]] = {}  # id(backend) -> (pid, backend, client, script)
+_redis: dict[tuple, tuple[Any, Any]] = {}  # (pid, servers, options) -> (client, script)
 
 
 def _script() -> tuple[Any, Any] | tuple[None, None]:
-    """(this process's Redis client of the cache, the spend script), or (None, None) when the
-    cache is not Redis. Django's cache backends are per thread; each keeps its own pool."""
+    """(this process's Redis client for the cache's server, the spend script), or (None, None)
+    when the cache is not Redis. Django's cache backends are per thread, each with its own
+    connection pool: the poll threads share this one client (and its pool) instead."""
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         return None, None
-    hit = _redis.get(id(backend))
-    if hit is None or hit[0] != os.getpid() or hit[1] is not backend:
-        client = backend._cache.get_client(write=True)  # its pool; reused from now on
-        hit = (os.getpid(), backend, client, client.register_script(_SPEND))
+    inner = backend._cache
+    key = (os.getpid(), tuple(inner._servers), repr(sorted(inner._pool_options.items())))
+    hit = _redis.get(key)
+    if hit is None:
         with _redis_lock:
-            _redis[id(backend)] = hit
-    return hit[2], hit[3]
+            hit = _redis.get(key)
+            if hit is None:
+                client = inner.get_client(write=True)  # its pool; reused from now on
+                hit = _redis[key] = (client, client.register_script(_SPEND))
+    return hit
 
 
 def _spend(key: str, n: int, limit: int, *, undo: bool, count: str) -> bool:
