@@ -97,13 +97,14 @@ for line in sys.stdin:
     word, _, arg = line.strip().partition(" ")
     if word == "real":  # Azure's pace: real profile's BGP timing and throttling, time-scaled
         boxes.arm.timing.bgp_read_seconds, boxes.arm.timing.bgp_retry_after = 30.0, 10.0
-        boxes.arm.timing.time_scale = float(arg)
-        boxes.arm.faults.slow_seconds = latency * float(arg)
+        boxes.arm.timing.time_scale = float(arg.split()[0])
+        boxes.arm.faults.slow_seconds = latency * float(arg.split()[0])
         boxes.arm.throttle.enabled = True
         boxes.arm.throttle.take = recording
         # pfSense's web server keeps an idle connection 70 s (nginx keepalive_timeout in the TLS
         # server block: pfSense system.inc, system_generate_nginx_config), on the same clock
-        boxes.pfsense._listener.set_idle_timeout(70 * float(arg))
+        scale, _, keepalive = arg.partition(" ")
+        boxes.pfsense._listener.set_idle_timeout(float(keepalive or 70 * float(scale)))
     elif word == "down":  # one site's tunnel goes down: see handle
         probe_down.append(time.monotonic())
     elif word == "stats":
@@ -150,6 +151,14 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="with --real: worker processes")
     parser.add_argument("--cycles", type=int, default=6, help="with --real")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/3", help="with --real")
+    parser.add_argument(
+        "--pfsense-keepalive",
+        type=float,
+        default=None,
+        help="with --real: real seconds the pfSense stand-in keeps an idle connection (default: "
+        "pfSense's 70 s on the compressed clock; a small --time-scale makes that shorter than "
+        "a CPU-bound cycle)",
+    )
     args = parser.parse_args()
     if args.real:
         real_environment(args)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +71,7 @@ class StatusReads(FrrAndCheckpoints):
         try:
             config = reuse.config if reuse is not None else self._status_config(intent)
             if memo is not None and reuse is None:
-                memo.config, memo.config_at = config, time.monotonic()
+                memo.config, memo.config_at = config, memo.stamp(memo.config_at)
             if config is None:
                 status.error = (
                     f"s2svpn's phase 1 '{intent.descr}' is not on this firewall; push the site "
@@ -147,7 +148,7 @@ class StatusReads(FrrAndCheckpoints):
         status.learned_routes = self.bgp_routes(neighbor)
         status.advertised_routes = self.bgp_advertised(neighbor)
         if memo is not None:
-            memo.tables_key, memo.tables_at = counts, time.monotonic()
+            memo.tables_key, memo.tables_at = counts, memo.stamp(memo.tables_at)
             memo.learned = tuple(status.learned_routes)
             memo.advertised = tuple(status.advertised_routes)
 
@@ -170,6 +171,13 @@ class StatusMemo:
 
     def expired(self, at: float) -> bool:
         return time.monotonic() - at >= self.max_age
+
+    def stamp(self, before: float) -> float:
+        """When a read is taken to have happened: now, except the first time, when it is dated
+        up to ``max_age`` back at random, so that the sites a monitor starts with at once do
+        not all read everything again in the same later cycle."""
+        now = time.monotonic()
+        return now if before else now - random.uniform(0, self.max_age)
 
 
 def _healthy(status: EndStatus) -> bool:
