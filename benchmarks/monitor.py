@@ -150,6 +150,13 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=0.5, help="with --real")
     parser.add_argument("--processes", type=int, default=1, help="with --real: worker processes")
     parser.add_argument("--cycles", type=int, default=6, help="with --real")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=60,
+        help="with --real: S2SVPN_POLL_INTERVAL in Azure seconds (longer than a cycle: to time "
+        "a CPU-bound cycle, which the ARM read budget otherwise spreads over the interval)",
+    )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/3", help="with --real")
     parser.add_argument(
         "--pfsense-keepalive",
@@ -259,7 +266,7 @@ def real_environment(args: argparse.Namespace) -> None:
     scale = args.time_scale
     os.environ.update(
         REDIS_URL=args.redis,
-        S2SVPN_POLL_INTERVAL=str(round(60 * scale)),
+        S2SVPN_POLL_INTERVAL=str(max(1, round(args.interval * scale))),
         S2SVPN_ARM_READS_PER_S=str(20 / scale),
         S2SVPN_ARM_WRITES_PER_S=str(5 / scale),
         S2SVPN_BGP_CADENCE=str(300 * scale),
