@@ -49,8 +49,9 @@ class SiteIntent:
     vnet_added_prefix: str = ""
     # VPN gateway. ``existing_gateway``: the name of a VPN gateway that already serves the VNet
     # (built by s2svpn for another site, or by the user) in ``resource_group``; the site adopts
-    # it and adds only its local network gateway and connection, and never changes or deletes
-    # the gateway, its public IPs or the GatewaySubnet. Empty: s2svpn builds (and owns)
+    # it and adds only its local network gateway and connection, and never changes the gateway;
+    # its teardown deletes the gateway (with its public IPs and GatewaySubnet) only when s2svpn
+    # built it for a site already torn down and no connection uses it (wizard.shared_steps). Empty: s2svpn builds (and owns)
     # ``s2svpn-<slug>-vpngw`` with its public IP(s). The settings below then follow the adopted
     # gateway (the wizard copies its SKU, ASN and active-active setting).
     existing_gateway: str = ""

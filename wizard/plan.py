@@ -158,8 +158,7 @@ def azure_objects(site: Site, intent: SiteIntent, facts: dict[str, Any]) -> list
         gateway_values.update(
             {
                 "public IP(s)": "the gateway's own (read from Azure; kept at teardown)",
-                "adopted": "yes: s2svpn neither changes nor deletes it; this site adds one "
-                "connection",
+                "adopted": "yes: s2svpn never changes it; this site adds one connection",
                 "connections on it now": ", ".join((adopted or {}).get("connections") or [])
                 or "none",
             }
@@ -547,7 +546,8 @@ def build_plan(site: Site, *, live: bool = False) -> Plan:
         if intent.owns_gateway
         else f"VPN gateway {intent.gateway_name} exists already and is adopted as it is: no "
         "gateway build, no new public IP; the cost is one more tunnel on it. Teardown of this "
-        "site never deletes it.",
+        "site keeps it, unless s2svpn built it for a site already torn down and no other "
+        "connection uses it any more (the last s2svpn site out removes what s2svpn built).",
     ]
     if intent.bgp_mode == "azure_default":
         try:

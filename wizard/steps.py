@@ -32,7 +32,12 @@ from wizard.engine import register_plan
 from wizard.firewall import on_the_firewall
 from wizard.models import RunKind, Site
 from wizard.results import Done, StepSpec, Wait
-from wizard.shared_steps import adopting, unless_shared
+from wizard.shared_steps import (
+    adopting,
+    delete_inherited_ips,
+    deletes_gateway_subnet,
+    unless_shared,
+)
 from wizard.step_helpers import (
     azure_succeeded,
     failed_in_azure,
@@ -483,6 +488,22 @@ def _pf_teardown(ctx: StepContext) -> Done:
 
 @register_plan(RunKind.TEARDOWN)
 def teardown_plan(site: Site) -> list[StepSpec]:
+    owns = site.get_intent().owns_gateway
+    # an adopting site deletes the gateway only when s2svpn built it for a site already torn
+    # down and nothing uses it any more; then its public IPs by the ids read from it
+    titles = (
+        (
+            "Delete the VPN gateway",
+            "Delete the public IP address(es)",
+            "Delete the GatewaySubnet",
+        )
+        if owns
+        else (
+            "VPN gateway (adopted: kept unless s2svpn built it and nothing uses it)",
+            "Public IP address(es) (of the adopted gateway: deleted only with it)",
+            "GatewaySubnet (of the adopted gateway: deleted only with it)",
+        )
+    )
     specs = [
         StepSpec("pf_teardown", "pfsense", "Remove s2svpn's objects from pfSense", pf_teardown),
         StepSpec(
@@ -501,7 +522,7 @@ def teardown_plan(site: Site) -> list[StepSpec]:
         StepSpec(
             "az_gateway",
             "azure",
-            "Delete the VPN gateway",
+            titles[0],
             # kept while other connections use it (asked of Azure), or when adopted
             unless_shared(
                 "VPN gateway", "gateway", _deleter("VPN gateway", "delete_gateway", "gateway")
@@ -511,21 +532,23 @@ def teardown_plan(site: Site) -> list[StepSpec]:
         StepSpec(
             "az_pip",
             "azure",
-            "Delete the public IP address(es)",
+            titles[1],
             unless_shared(
                 "Public IP(s)",
                 "public_ip_",
-                _deleter("public IP", "delete_public_ips", "public_ip_"),
+                _deleter("public IP", "delete_public_ips", "public_ip_")
+                if owns
+                else delete_inherited_ips,
             ),
             ("az_gateway",),
         ),
     ]
-    if (site.intent or {}).get("delete_gateway_subnet", True):
+    if deletes_gateway_subnet(site):
         specs.append(
             StepSpec(
                 "az_subnet",
                 "azure",
-                "Delete the GatewaySubnet",
+                titles[2],
                 unless_shared(
                     "GatewaySubnet",
                     "subnet",

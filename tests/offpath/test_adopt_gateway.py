@@ -206,3 +206,85 @@ def test_an_apipa_home_is_proposed_one_of_the_adopted_gateways_own_apipa_address
         alice, branch, "lng", {**answers, "bgp_mode": "apipa", "azure_apipa_ip": "169.254.22.2"}
     )
     assert f"169.254.22.2 is not one of the custom APIPA addresses of VPN gateway {GATEWAY}" in page
+
+
+def test_the_last_home_out_keeps_a_gateway_s2svpn_did_not_build(built, branch_firewall):
+    """A gateway without s2svpn's tag is the user's: no s2svpn teardown deletes it, even when
+    the last s2svpn connection on it goes."""
+    from wizard.models import RunKind, Site
+
+    boxes = built
+    # the gateway as the user would have built it: no s2svpn tag on it or its public IP
+    with boxes.arm._lock:
+        for kind in ("virtualNetworkGateways", "publicIPAddresses"):
+            for record in boxes.arm._of(kind):
+                record["body"].pop("tags", None)
+        boxes.arm._save()
+    home = Site.objects.get(slug="home")
+    branch = make_sandbox_site(
+        boxes,
+        slug="branch",
+        existing_gateway=GATEWAY,
+        onprem_fqdn="branch-s2s.example.net",
+        onprem_asn=65020,
+        onprem_bgp_ip="10.1.0.1",
+        lan_prefixes=["10.1.0.0/24"],
+    )
+    on_firewall(branch, branch_firewall)
+    assert run_to_end(branch).status == RunStatus.SUCCEEDED
+    assert run_to_end(home, RunKind.TEARDOWN).status == RunStatus.SUCCEEDED
+
+    run = run_to_end(branch, RunKind.TEARDOWN)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    steps = {s.key: s for s in run.steps.all()}
+    assert steps["az_gateway"].message.startswith(
+        f"VPN gateway {GATEWAY} kept: this site adopted it, and s2svpn did not build it"
+    )
+    assert "bills it by the hour" in steps["az_gateway"].message
+    assert steps["az_pip"].message.startswith("Public IP(s) kept")
+    assert steps["az_subnet"].message.startswith("GatewaySubnet kept")
+    names = {
+        kind: {r["name"] for r in boxes.arm.resources(kind)}
+        for kind in ("virtualNetworkGateways", "publicIPAddresses", "subnets", "connections")
+    }
+    assert names["virtualNetworkGateways"] == {GATEWAY}
+    assert names["publicIPAddresses"] == {"s2svpn-home-pip1"}
+    assert "GatewaySubnet" in names["subnets"]
+    assert names["connections"] == set()
+
+
+def test_an_adopting_home_keeps_the_gateway_while_the_site_that_built_it_still_uses_it(
+    built, branch_firewall
+):
+    """Nothing but the adopting home's own connection on the gateway, and the site that built
+    it is still there (its connection deleted by hand in Azure): kept, that site decides."""
+    from wizard.models import RunKind
+
+    boxes = built
+    branch = make_sandbox_site(
+        boxes,
+        slug="branch",
+        existing_gateway=GATEWAY,
+        onprem_fqdn="branch-s2s.example.net",
+        onprem_asn=65020,
+        onprem_bgp_ip="10.1.0.1",
+        lan_prefixes=["10.1.0.0/24"],
+    )
+    on_firewall(branch, branch_firewall)
+    assert run_to_end(branch).status == RunStatus.SUCCEEDED
+    from wizard import services
+    from wizard.models import Site
+
+    home = Site.objects.get(slug="home")
+    assert services.cached_client("azure", home).delete_connection(home.get_intent(), wait=True)
+
+    run = run_to_end(branch, RunKind.TEARDOWN)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    message = run.steps.get(key="az_gateway").message
+    assert message.startswith(
+        f"VPN gateway {GATEWAY} kept: this site adopted it, and site home, which built it, still "
+        "uses it"
+    )
+    assert {r["name"] for r in boxes.arm.resources("virtualNetworkGateways")} == {GATEWAY}

@@ -1,7 +1,8 @@
 """One Azure gateway, several homes (issue #15): a second home in the same VNet adopts the VPN
 gateway the first site built and adds only its local network gateway and connection; tearing
 down the site that built the gateway keeps the gateway (Azure still lists the other home's
-connection) and the other home stays Healthy.
+connection) and the other home stays Healthy; tearing down the other home then (the last s2svpn
+site out) deletes the gateway, its public IP and the GatewaySubnet that s2svpn built.
 
 Real Celery worker on Redis, the real ARM sandbox and two pfSense sandboxes (one per home, each
 behind its own NAT router) in one World."""
@@ -120,12 +121,23 @@ def test_tearing_down_one_of_two_sites_sharing_a_gateway_keeps_the_gateway_and_t
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert status_after(branch).startswith("healthy")
 
-    # the last home adopted the gateway: its teardown keeps it too, and says it is still billed
+    # the last s2svpn site out removes what s2svpn built: the adopting home deletes the gateway
+    # (tagged for home, whose teardown kept it), its public IP and the GatewaySubnet
     run = wait_for_run(start_run(branch, RunKind.TEARDOWN), celery_worker)
-    assert run.status == RunStatus.SUCCEEDED, run.error
-    message = run.steps.get(key="az_gateway").message
-    assert message.startswith(f"VPN gateway {GATEWAY} kept: this site adopted it")
-    assert "bills it by the hour" in message
-    assert names(boxes, "connections") == set() and names(boxes, "virtualNetworkGateways") == {
-        GATEWAY
-    }
+    assert run.status == RunStatus.SUCCEEDED, (run.error, list(run.steps.values("key", "error")))
+    steps = {s.key: s for s in run.steps.all()}
+    assert steps["az_gateway"].title == (
+        "VPN gateway (adopted: kept unless s2svpn built it and nothing uses it)"
+    )
+    assert steps["az_gateway"].message == (
+        f"VPN gateway {GATEWAY} deleted: built by s2svpn for site home, which was removed "
+        "earlier; no connection uses it any more"
+    )
+    assert steps["az_pip"].message == "public IP deleted (of the VPN gateway deleted above)"
+    assert steps["az_subnet"].message == "GatewaySubnet deleted"
+    assert names(boxes, "virtualNetworkGateways") == set()
+    assert names(boxes, "publicIPAddresses") == set()
+    assert "GatewaySubnet" not in names(boxes, "subnets")
+    assert names(boxes, "connections") == set() and names(boxes, "localNetworkGateways") == set()
+    branch.refresh_from_db()
+    assert branch.azure_ids == {}

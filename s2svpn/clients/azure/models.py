@@ -52,6 +52,9 @@ class Resource:
     location: str = ""
     provisioning_state: str = ""
     action: str = ""
+    # The value of the resource's ``s2svpn`` tag: the slug of the site s2svpn created it for
+    # (every PUT s2svpn sends tags it so); empty for what s2svpn did not create.
+    s2svpn_tag: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

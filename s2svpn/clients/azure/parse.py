@@ -44,6 +44,7 @@ def _resource(body: dict[str, Any]) -> dict[str, Any]:
         "name": body.get("name", ""),
         "location": body.get("location", ""),
         "provisioning_state": _p(body).get("provisioningState", ""),
+        "s2svpn_tag": (body.get("tags") or {}).get("s2svpn", ""),
     }
 
 

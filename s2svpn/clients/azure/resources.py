@@ -210,6 +210,20 @@ class NetworkResources(ArmSession):
             return "deleting"
         return "deleted" if "deleted" in results else "gone"
 
+    def delete_public_ips_by_id(self, ids: list[str], *, wait: bool = False) -> str:
+        """Delete the public IPs with these ARM ids (those of a gateway s2svpn built for another
+        site, read from that gateway before it was deleted); same answers as
+        :meth:`delete_public_ips`."""
+        results = []
+        for pip_id in ids:
+            # /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/publicIPAddresses/<name>
+            parts = pip_id.strip("/").split("/")
+            rg, name = parts[3], parts[-1]
+            results.append(self._delete(PUBLIC_IPS, f"public IP {name}", (rg, name), wait))
+        if "deleting" in results:
+            return "deleting"
+        return "deleted" if "deleted" in results else "gone"
+
     def delete_gateway_subnet(self, intent: SiteIntent, *, wait: bool = False) -> str:
         return self._delete(SUBNETS, "the GatewaySubnet", self._subnet_path(intent), wait)
 
