@@ -14,6 +14,19 @@ import pytest
 
 from tests.conftest import ARTIFACTS
 
+PASSWORD = "correct-horse-battery"  # every browser test's users log in with it
+
+
+@pytest.fixture
+def owner(django_user_model):
+    """An Operator (the role that runs the wizard), logging in as "owner" with PASSWORD."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("owner", "owner@example.net", PASSWORD)
+    user.groups.add(Group.objects.get(name="Operator"))
+    return user
+
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # between browser actions are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

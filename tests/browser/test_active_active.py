@@ -9,8 +9,8 @@ import re
 import pytest
 
 from tests.activeactive.test_provisioning import poll
-from tests.browser.conftest import Shots, login
-from tests.browser.test_wizard import PASSWORD, home_dns, owner, sandboxes_20s  # noqa: F401
+from tests.browser.conftest import PASSWORD, Shots, login
+from tests.browser.test_wizard import home_dns, sandboxes_20s  # noqa: F401
 from tests.monitor.conftest import webhook  # noqa: F401
 from wizard.models import Run, RunStatus, Site
 from wizard.services import azure_client
@@ -26,7 +26,7 @@ def _save(page, next_step: str) -> None:
 def test_the_active_active_path_reaches_connected_and_one_stopped_instance_is_degraded(
     page,
     keys,
-    owner,  # noqa: F811
+    owner,
     home_dns,  # noqa: F811
     sandboxes_20s,  # noqa: F811
     celery_worker,

@@ -7,14 +7,13 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from tests.browser.conftest import login
+from tests.browser.conftest import PASSWORD, login
 from tests.conftest import make_sandbox_site
 from wizard.models import RunKind, SiteStatus
 from wizard.runs import start_run
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct-horse-battery"
 WATCH = """
 window.__csp = [];
 document.addEventListener("securitypolicyviolation", (e) =>

@@ -8,22 +8,10 @@ import re
 
 import pytest
 
-from tests.browser.conftest import Shots, login
+from tests.browser.conftest import PASSWORD, Shots, login
 from wizard.models import Run, RunKind, RunStatus, Site, SiteStatus
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def owner(django_user_model):
-    """An Operator (the role that runs the wizard)."""
-    from django.contrib.auth.models import Group
-
-    user = django_user_model.objects.create_user("owner", "owner@example.net", PASSWORD)
-    user.groups.add(Group.objects.get(name="Operator"))
-    return user
 
 
 @pytest.fixture

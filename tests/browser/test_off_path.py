@@ -6,24 +6,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.browser.conftest import Shots, login
+from tests.browser.conftest import PASSWORD, Shots, login
 from tests.conftest import make_sandbox_site
 from tests.offpath.helpers import azure_writes, draft_at_review, firewall_runs_bgp_as
 from wizard.models import Run
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def owner(django_user_model):
-    """An Operator (the role that runs the wizard)."""
-    from django.contrib.auth.models import Group
-
-    user = django_user_model.objects.create_user("owner", "owner@example.net", PASSWORD)
-    user.groups.add(Group.objects.get(name="Operator"))
-    return user
 
 
 def test_a_conflict_is_shown_on_the_review_and_launch_stays_disabled(

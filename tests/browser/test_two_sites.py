@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from monitor import poller
 from monitor.models import Snapshot
-from tests.browser.conftest import Shots, login
+from tests.browser.conftest import PASSWORD, Shots, login
 from tests.conftest import make_sandbox_site
 from tests.integration.test_provisioning import wait_for_run
 from tests.offpath.test_two_sites import ASN32, FIRST
@@ -22,21 +22,10 @@ from wizard.runs import start_run
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct-horse-battery"
 # APIPA chosen by hand for the second site: a /30 of Azure's range that the first site's
 # 169.254.21.0/30 does not use (Azure's custom BGP addresses: 169.254.21.0-169.254.22.255).
 AZURE_APIPA, PFSENSE_APIPA = "169.254.22.2", "169.254.22.1"
 FALSE_DNS = "does not resolve"
-
-
-@pytest.fixture
-def owner(django_user_model):
-    """An Operator (the role that runs the wizard)."""
-    from django.contrib.auth.models import Group
-
-    user = django_user_model.objects.create_user("owner", "owner@example.net", PASSWORD)
-    user.groups.add(Group.objects.get(name="Operator"))
-    return user
 
 
 def save_and_go(page, keys, next_step: str) -> None:

@@ -9,24 +9,12 @@ import pytest
 from playwright.sync_api import expect
 
 from s2svpn.intent import SiteIntent
-from tests.browser.conftest import Shots, login
+from tests.browser.conftest import PASSWORD, Shots, login
 from tests.domain.dnsserver import LocalDns
 from tests.wizard.conftest import make_site
 from wizard.models import Run, RunStatus, Site, SiteStatus
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def owner(django_user_model):
-    """An Operator (the role that runs the wizard)."""
-    from django.contrib.auth.models import Group
-
-    user = django_user_model.objects.create_user("owner", "owner@example.net", PASSWORD)
-    user.groups.add(Group.objects.get(name="Operator"))
-    return user
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from s2svpn.lab.harness import wait_for
 from s2svpn.sandbox.world import evaluate
-from tests.browser.conftest import Shots, login
+from tests.browser.conftest import PASSWORD, Shots, login
 from tests.browser.lab_fixtures import lab_sandboxes, lab_trace, report  # noqa: F401
-from tests.browser.test_wizard import PASSWORD, home_dns, owner  # noqa: F401
+from tests.browser.test_wizard import home_dns  # noqa: F401
 from wizard.models import Run, RunStatus, Site, SiteStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab]
@@ -101,7 +101,7 @@ def test_in_lab_mode_the_wizard_reaches_connected_with_bgp_read_from_the_real_fr
     lab_trace,  # noqa: F811
     page,
     keys,
-    owner,  # noqa: F811
+    owner,
     worker_dns,
     celery_worker,
     report,  # noqa: F811
