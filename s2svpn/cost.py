@@ -125,22 +125,7 @@ def estimate(
     ]
     hourly = sum(h for _, h in hourly_parts)
     lines = tuple((label, round(h * HOURS_PER_MONTH, 2)) for label, h in hourly_parts)
-    source = PRICE_SOURCE
-    if overrides:
-        source = (
-            "Prices overridden in settings (S2SVPN_PRICE_OVERRIDES) where given; otherwise "
-            + source
-        )
-    return CostEstimate(
-        sku=sku,
-        tunnels=tunnels,
-        hourly_usd=round(hourly, 4),
-        monthly_usd=round(hourly * HOURS_PER_MONTH, 2),
-        lines=lines,
-        source=source,
-        as_of=PRICE_AS_OF,
-        is_estimate=True,
-    )
+    return _estimate(sku, tunnels, hourly, lines, bool(overrides))
 
 
 def added_tunnel(
@@ -176,15 +161,22 @@ def added_tunnel(
         ("the shared VPN gateway and its public IP(s): billed already, not added", 0.0),
         (label, round(hourly * HOURS_PER_MONTH, 2)),
     )
+    return _estimate(sku, after, hourly, lines, bool(overrides))
+
+
+def _estimate(
+    sku: str, tunnels: int, hourly: float, lines: tuple, overridden: bool
+) -> CostEstimate:
+    """The estimate for ``hourly`` USD, naming where the prices came from."""
     source = PRICE_SOURCE
-    if overrides:
+    if overridden:
         source = (
             "Prices overridden in settings (S2SVPN_PRICE_OVERRIDES) where given; otherwise "
             + source
         )
     return CostEstimate(
         sku=sku,
-        tunnels=after,
+        tunnels=tunnels,
         hourly_usd=round(hourly, 4),
         monthly_usd=round(hourly * HOURS_PER_MONTH, 2),
         lines=lines,
