@@ -109,7 +109,11 @@ class SiteAdmin(admin.ModelAdmin):
 
     @admin.display(description="Mode", ordering="sandbox")
     def sandbox_badge(self, obj: Site) -> str:
-        return format_html('<span class="badge sandbox">sandbox</span>') if obj.sandbox else "live"
+        return (
+            format_html('<span class="badge {}">{}</span>', "sandbox", "sandbox")
+            if obj.sandbox
+            else "live"
+        )
 
     @admin.display(description="PSK")
     def psk_set(self, obj: Site) -> str:
