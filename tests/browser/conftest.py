@@ -6,6 +6,7 @@ is never needed. Screenshots of every page go to the ignored ``artifacts/`` fold
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -25,6 +26,28 @@ def owner(django_user_model):
     user = django_user_model.objects.create_user("owner", "owner@example.net", PASSWORD)
     user.groups.add(Group.objects.get(name="Operator"))
     return user
+
+
+@contextlib.contextmanager
+def published(boxes, settings):
+    """``boxes`` are the sandboxes "Use the sandbox" finds (their connection file) while the
+    block runs; the file that was there before, if any, is put back afterwards."""
+    path = settings.S2SVPN_SANDBOX_DIR / "connection.json"
+    previous = path.read_bytes() if path.exists() else None
+    boxes.write_connection_file(path)
+    try:
+        yield boxes
+    finally:
+        if previous is not None:
+            path.write_bytes(previous)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def save_and_go(page, keys, next_step: str) -> None:
+    """Save the wizard step and wait for the next one."""
+    keys.press_on(".actions button[value=save]")
+    page.wait_for_url(f"**/wizard/{next_step}/")
 
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make

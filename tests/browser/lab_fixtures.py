@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from s2svpn.lab import harness
+from tests.browser.conftest import published
 from tests.lab.conftest import require_lab
 
 
@@ -81,17 +82,11 @@ def lab_sandboxes(request, tmp_path, settings, lab_trace):
 
     lab_trace.roots.append(tmp_path / "sandboxes")
     boxes = start_sandboxes(tmp_path / "sandboxes", profile="fast", gateway_seconds=2, lab=True)
-    path = settings.S2SVPN_SANDBOX_DIR / "connection.json"
-    previous = path.read_bytes() if path.exists() else None
-    boxes.write_connection_file(path)
     try:
-        yield boxes
+        with published(boxes, settings):
+            yield boxes
     finally:
         boxes.stop()  # idempotent; the test stops them itself to check for leftovers
-        if previous is not None:
-            path.write_bytes(previous)
-        else:
-            path.unlink(missing_ok=True)
         # charon.log tells the story of a failure: keep the run directories then
         if request.session.testsfailed == failed_before and not os.environ.get("S2SVPN_LAB_KEEP"):
             for directory in lab_trace.dirs():

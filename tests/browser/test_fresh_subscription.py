@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, Shots, login
+from tests.browser.conftest import PASSWORD, Shots, login, published, save_and_go
 from wizard.models import Run, RunKind, RunStatus, Site, SiteStatus
 
 pytestmark = pytest.mark.browser
@@ -22,20 +22,9 @@ def empty_sandboxes(tmp_path, settings):
 
     boxes = start_sandboxes(tmp_path / "sandboxes", profile="fast", gateway_seconds=3, seed=False)
     boxes.arm.seed_resource_group("rg-keep")
-    path = settings.S2SVPN_SANDBOX_DIR / "connection.json"
-    previous = path.read_bytes() if path.exists() else None
-    boxes.write_connection_file(path)
-    yield boxes
-    boxes.stop()
-    if previous is not None:
-        path.write_bytes(previous)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def save_and_go(page, keys, next_step: str) -> None:
-    keys.press_on(".actions button[value=save]")
-    page.wait_for_url(f"**/wizard/{next_step}/")
+    with published(boxes, settings):
+        yield boxes
+        boxes.stop()
 
 
 def test_a_fresh_subscription_gets_a_group_and_vnet_reaches_connected_and_is_torn_down(

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from monitor import poller
 from monitor.models import Snapshot
-from tests.browser.conftest import PASSWORD, Shots, login
+from tests.browser.conftest import PASSWORD, Shots, login, save_and_go
 from tests.conftest import make_sandbox_site
 from tests.integration.test_provisioning import wait_for_run
 from tests.offpath.test_two_sites import ASN32, FIRST
@@ -26,11 +26,6 @@ pytestmark = pytest.mark.browser
 # 169.254.21.0/30 does not use (Azure's custom BGP addresses: 169.254.21.0-169.254.22.255).
 AZURE_APIPA, PFSENSE_APIPA = "169.254.22.2", "169.254.22.1"
 FALSE_DNS = "does not resolve"
-
-
-def save_and_go(page, keys, next_step: str) -> None:
-    keys.press_on(".actions button[value=save]")
-    page.wait_for_url(f"**/wizard/{next_step}/")
 
 
 def poll_until_healthy(sites: list[Site], settings) -> list[Snapshot]:

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from s2svpn.intent import SiteIntent
-from tests.browser.conftest import PASSWORD, Shots, login
+from tests.browser.conftest import PASSWORD, Shots, login, published
 from tests.domain.dnsserver import LocalDns
 from tests.wizard.conftest import make_site
 from wizard.models import Run, RunStatus, Site, SiteStatus
@@ -39,15 +39,9 @@ def sandboxes_20s(tmp_path, settings):
     from s2svpn.sandbox.runtime import start_sandboxes
 
     boxes = start_sandboxes(tmp_path / "sandboxes", profile="fast", gateway_seconds=20)
-    path = settings.S2SVPN_SANDBOX_DIR / "connection.json"
-    previous = path.read_bytes() if path.exists() else None
-    boxes.write_connection_file(path)
-    yield boxes
-    boxes.stop()
-    if previous is not None:
-        path.write_bytes(previous)
-    else:
-        path.unlink(missing_ok=True)
+    with published(boxes, settings):
+        yield boxes
+        boxes.stop()
 
 
 def test_a_new_user_completes_the_wizard_with_the_keyboard_and_the_tunnel_comes_up(
