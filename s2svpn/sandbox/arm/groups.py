@@ -35,7 +35,13 @@ import re
 from typing import Any
 
 from s2svpn.sandbox import armstate as rules
-from s2svpn.sandbox.arm.store import TYPES, Answer, ArmStore, Record, id_key, new_etag
+from s2svpn.sandbox.arm.store import (
+    Answer,
+    ArmStore,
+    Record,
+    id_key,
+    subnet_record,
+)
 from s2svpn.sandbox.armstate import ArmError, bad
 
 RG_TYPE = "Microsoft.Resources/resourceGroups"
@@ -235,16 +241,7 @@ class Groups(ArmStore):
             props = {**extra, "addressPrefix": prefix, "provisioningState": "Succeeded"}
             if old and old["body"]["properties"].get("ipConfigurations"):
                 props["ipConfigurations"] = old["body"]["properties"]["ipConfigurations"]
-            self._state["resources"][id_key(sub_id)] = {
-                "seg": "subnets",
-                "body": {
-                    "id": sub_id,
-                    "name": sub_name,
-                    "type": TYPES["subnets"],
-                    "etag": new_etag(),
-                    "properties": props,
-                },
-            }
+            self._state["resources"][id_key(sub_id)] = subnet_record(sub_id, sub_name, props)
         self._save()
         return status, headers, self._render(self._get(rid))
 

@@ -37,7 +37,7 @@ from s2svpn.sandbox.arm.groups import Groups
 from s2svpn.sandbox.arm.operations import Operations
 from s2svpn.sandbox.arm.resources import Resources
 from s2svpn.sandbox.arm.routing import Routing
-from s2svpn.sandbox.arm.store import SUBSCRIPTION_ID, TYPES, id_key, new_etag
+from s2svpn.sandbox.arm.store import SUBSCRIPTION_ID, TYPES, id_key, new_etag, subnet_record
 from s2svpn.sandbox.arm.throttle import Throttle, refusal_message
 from s2svpn.sandbox.arm.validate import Validation
 from s2svpn.sandbox.arm.world_link import WorldLink
@@ -254,16 +254,9 @@ class ArmSandbox(
             items = subnets.items() if isinstance(subnets, dict) else (subnets or [])
             for sub_name, prefix in items:
                 sub_id = f"{vnet_id}/subnets/{sub_name}"
-                self._state["resources"][id_key(sub_id)] = {
-                    "seg": "subnets",
-                    "body": {
-                        "id": sub_id,
-                        "name": sub_name,
-                        "type": TYPES["subnets"],
-                        "etag": new_etag(),
-                        "properties": {"addressPrefix": prefix, "provisioningState": "Succeeded"},
-                    },
-                }
+                self._state["resources"][id_key(sub_id)] = subnet_record(
+                    sub_id, sub_name, {"addressPrefix": prefix, "provisioningState": "Succeeded"}
+                )
             self._save()
             return self._render(self._state["resources"][id_key(vnet_id)])
 

@@ -170,3 +170,17 @@ class ArmStore:
             if vnet:
                 return list(vnet["body"]["properties"]["addressSpace"]["addressPrefixes"])
         return []
+
+
+def subnet_record(subnet_id: str, name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """The stored record of one subnet (a child resource of its VNet), with a fresh etag."""
+    return {
+        "seg": "subnets",
+        "body": {
+            "id": subnet_id,
+            "name": name,
+            "type": TYPES["subnets"],
+            "etag": new_etag(),
+            "properties": properties,
+        },
+    }
